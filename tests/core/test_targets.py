@@ -1,0 +1,70 @@
+"""Tests of the target presets and seeded data sets."""
+
+import math
+
+import pytest
+import torch
+
+from kan_core.targets import TARGETS, make_dataset, targets_with_inputs
+
+
+def test_presets_match_closed_forms():
+    x = torch.tensor([[-0.5], [0.0], [0.25]], dtype=torch.float64)
+    expected = {
+        "sin_pi_x": torch.sin(math.pi * x),
+        "sin_pi_exp_x": torch.sin(math.pi * torch.exp(x)),
+        "exp_sin_rational": torch.exp(torch.sin(math.pi * x) + x**2) + 1 / (1 + x**2),
+        "abs_x": x.abs(),
+        "step": torch.tensor([[0.0], [1.0], [1.0]], dtype=torch.float64),
+    }
+    for key, values in expected.items():
+        torch.testing.assert_close(TARGETS[key](x), values, rtol=0, atol=1e-15, msg=key)
+
+
+def test_two_input_preset_matches_closed_form():
+    v = torch.tensor([[0.5, -0.5], [-0.25, 1.0]], dtype=torch.float64)
+    expected = torch.exp(torch.sin(math.pi * v[:, :1]) + v[:, 1:] ** 2)
+    torch.testing.assert_close(TARGETS["exp_sin_pi_x_y2"](v), expected, rtol=0, atol=1e-15)
+
+
+def test_targets_with_inputs_filters_by_arity():
+    assert all(t.n_inputs == 1 for t in targets_with_inputs(1).values())
+    assert "x_times_y" in targets_with_inputs(2)
+    assert "x_times_y" not in targets_with_inputs(1)
+
+
+def test_dataset_is_seeded_and_split():
+    first = make_dataset(TARGETS["sin_pi_x"], 100, noise=0.1, test_fraction=0.25, seed=3)
+    second = make_dataset(TARGETS["sin_pi_x"], 100, noise=0.1, test_fraction=0.25, seed=3)
+    other = make_dataset(TARGETS["sin_pi_x"], 100, noise=0.1, test_fraction=0.25, seed=4)
+
+    assert first.train_input.shape == (75, 1)
+    assert first.test_label.shape == (25, 1)
+    torch.testing.assert_close(first.train_label, second.train_label, rtol=0, atol=0)
+    assert not torch.equal(first.train_input, other.train_input)
+
+
+def test_dataset_noise_has_requested_scale():
+    data = make_dataset(TARGETS["sin_pi_x"], 20000, noise=0.05, seed=0)
+    residual = data.train_label - TARGETS["sin_pi_x"](data.train_input)
+    assert abs(residual.std().item() - 0.05) < 0.002
+
+
+def test_dataset_inputs_stay_in_range():
+    data = make_dataset(TARGETS["x_over_y"], 500, seed=1)
+    assert data.train_input[:, 1].min() >= 1.0
+    assert data.train_input[:, 1].max() <= 2.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n_samples": 1}, "n_samples must be at least 2, got 1"),
+        ({"n_samples": 10, "test_fraction": 1.0}, "test_fraction must be between 0 and 1, got 1.0"),
+        ({"n_samples": 10, "noise": -1.0}, "noise must be a finite number >= 0, got -1.0"),
+        ({"n_samples": 10, "ranges": [(-1, 1), (0, 1)]}, "takes 1 inputs, got 2 ranges"),
+    ],
+)
+def test_dataset_invalid_arguments_raise(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_dataset(TARGETS["sin_pi_x"], **kwargs)
