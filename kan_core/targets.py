@@ -1,8 +1,8 @@
 """Target functions and seeded data sets that every page trains or fits on.
 
 A `Target` maps inputs of shape ``(batch, n_inputs)`` to outputs of shape ``(batch, 1)`` with
-torch operations, so it works in any dtype. `TARGETS` maps stable keys to the presets. The keys are stable
-because they appear in shared links.
+torch operations, so it works in any dtype. `TARGETS` maps keys to the presets; the keys must
+not change because shared links contain them.
 """
 
 from __future__ import annotations
