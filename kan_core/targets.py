@@ -13,7 +13,19 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Target", "Dataset", "TARGETS", "targets_with_inputs", "make_dataset", "sample_inputs"]
+__all__ = [
+    "MIN_FINITE_FRACTION",
+    "Target",
+    "Dataset",
+    "TARGETS",
+    "targets_with_inputs",
+    "make_dataset",
+    "sample_inputs",
+]
+
+# A target defined on less than half of the sampling box (log x on [-1, 1] is defined on half)
+# is rejected: the reader should pick a range where the function exists.
+MIN_FINITE_FRACTION = 0.5
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,8 @@ class Dataset:
     train_label: torch.Tensor
     test_input: torch.Tensor
     test_label: torch.Tensor
+    dropped: int = 0
+    """Number of sampled points dropped because the target was not finite there."""
 
     def to(self, dtype: torch.dtype) -> Dataset:
         """Return a copy with every tensor converted to ``dtype``."""
@@ -68,6 +82,7 @@ class Dataset:
             self.train_label.to(dtype),
             self.test_input.to(dtype),
             self.test_label.to(dtype),
+            self.dropped,
         )
 
 
@@ -175,7 +190,14 @@ def make_dataset(
     Returns
     -------
     Dataset
-        At least one train and one test sample.
+        At least one train and one test sample. Points where the target is NaN or infinite
+        (log x at x <= 0, 1/x at 0) are dropped and counted in ``dropped``.
+
+    Raises
+    ------
+    ValueError
+        For invalid arguments, or when the target is finite at fewer than
+        ``MIN_FINITE_FRACTION`` of the samples or at fewer than 2 of them.
     """
     if n_samples < 2:
         raise ValueError(f"n_samples must be at least 2, got {n_samples}")
@@ -195,6 +217,21 @@ def make_dataset(
     if noise > 0:
         labels = labels + noise * torch.randn(labels.shape, generator=generator, dtype=dtype)
 
-    n_test = min(max(1, round(n_samples * test_fraction)), n_samples - 1)
-    n_train = n_samples - n_test
-    return Dataset(inputs[:n_train], labels[:n_train], inputs[n_train:], labels[n_train:])
+    finite = torch.isfinite(labels).all(dim=1)
+    n_finite = int(finite.sum())
+    if n_finite < 2 or n_finite < MIN_FINITE_FRACTION * n_samples:
+        raise ValueError(
+            f"the target is finite at only {n_finite} of {n_samples} sample points; "
+            "choose an input range where it is defined"
+        )
+    inputs, labels = inputs[finite], labels[finite]
+
+    n_test = min(max(1, round(n_finite * test_fraction)), n_finite - 1)
+    n_train = n_finite - n_test
+    return Dataset(
+        inputs[:n_train],
+        labels[:n_train],
+        inputs[n_train:],
+        labels[n_train:],
+        dropped=n_samples - n_finite,
+    )

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from kan_core.targets import TARGETS, make_dataset, targets_with_inputs
+from kan_core.targets import TARGETS, Target, make_dataset, targets_with_inputs
 
 
 def test_presets_match_closed_forms():
@@ -68,3 +68,21 @@ def test_dataset_inputs_stay_in_range():
 def test_dataset_invalid_arguments_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         make_dataset(TARGETS["sin_pi_x"], **kwargs)
+
+
+def test_dataset_drops_points_where_target_is_undefined():
+    log_target = Target("log_x", "log(x)", r"\log x", 1, lambda v: torch.log(v), ((-0.5, 1.0),))
+
+    data = make_dataset(log_target, 300, seed=2)
+
+    n_kept = len(data.train_input) + len(data.test_input)
+    assert data.dropped + n_kept == 300
+    assert 50 < data.dropped < 150
+    assert torch.isfinite(data.train_label).all()
+    assert (data.train_input > 0).all()
+
+
+def test_dataset_mostly_undefined_target_raises():
+    log_target = Target("log_x", "log(x)", r"\log x", 1, lambda v: torch.log(v), ((-1.0, 0.2),))
+    with pytest.raises(ValueError, match=r"finite at only \d+ of 200 sample points; choose an input range"):
+        make_dataset(log_target, 200, seed=0)
