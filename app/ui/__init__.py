@@ -1,0 +1,19 @@
+"""Shared user-interface code of KAN Explorer's pages.
+
+Modules
+-------
+state
+    Session-state key names shared by several pages and `init_state`, the one place that
+    sets their first values.
+controls
+    Widgets that every page builds the same way (degree, grid size, grid range, target,
+    noise, sample count, seed). Each one takes a page-prefixed ``key`` and is bound to the
+    URL query string, so a copied link reopens the same view.
+figures
+    Plotly figure builders: `figures.common` defines the shared layout, and each topic has
+    its own module, such as `figures.bspline`.
+
+``streamlit run app/streamlit_app.py`` puts ``app/`` on ``sys.path``, so pages import this
+package as ``from ui import controls``. Tests add ``app/`` to ``sys.path`` in
+``tests/conftest.py``.
+"""

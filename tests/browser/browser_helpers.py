@@ -1,0 +1,85 @@
+"""Helpers for browser tests: wait for Streamlit, check for exceptions, save screenshots.
+
+- `open_app` loads a URL and waits for the first script run. `wait_for_rerun` waits after
+  an interaction. Both fail the test if Streamlit shows an exception box.
+- `save_screenshot` writes ``artifacts/screenshots/<name>.png`` (the folder is git-ignored).
+  Look at the pictures, because layout bugs show there first.
+- `plotly_trace_counts` returns the number of traces of each Plotly chart on the page.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT_DIR = REPO_ROOT / "artifacts" / "screenshots"
+
+RERUN_TIMEOUT_MS = 30_000
+# The status widget appears a moment after an interaction, so the app counts as idle only
+# once the widget has stayed absent this long.
+IDLE_CONFIRM_MS = 400
+
+STATUS_WIDGET = '[data-testid="stStatusWidget"]'
+EXCEPTION_BOX = '[data-testid="stException"]'
+APP_ROOT = '[data-testid="stApp"]'
+FIRST_ELEMENT = '[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]'
+PLOTLY_CHART = ".js-plotly-plot"
+
+
+def assert_no_exception(page) -> None:
+    """Fail with the shown text if Streamlit displays an exception box."""
+    boxes = page.locator(EXCEPTION_BOX)
+    if boxes.count() > 0:
+        pytest.fail(f"Streamlit shows an exception: {boxes.first.inner_text()}")
+
+
+def wait_for_rerun(page, timeout_ms: int = RERUN_TIMEOUT_MS) -> None:
+    """Wait until Streamlit has finished running the script, then check for exceptions.
+
+    Streamlit shows `STATUS_WIDGET` while a script run is in progress. The widget may
+    appear a moment after the interaction that caused the rerun, so the app is idle only
+    when the widget has stayed absent for `IDLE_CONFIRM_MS`.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    idle_since = None
+    while True:
+        running = page.locator(STATUS_WIDGET).count() > 0
+        now = time.monotonic()
+        if running:
+            idle_since = None
+        elif idle_since is None:
+            idle_since = now
+        elif (now - idle_since) * 1000 >= IDLE_CONFIRM_MS:
+            break
+        if now > deadline:
+            pytest.fail(f"Streamlit was still running after {timeout_ms} ms")
+        page.wait_for_timeout(50)
+    assert_no_exception(page)
+
+
+def open_app(page, url: str, timeout_ms: int = RERUN_TIMEOUT_MS) -> None:
+    """Load `url`, wait for the app shell and the first script run, and check for exceptions."""
+    page.goto(url, wait_until="domcontentloaded")
+    page.locator(APP_ROOT).wait_for(timeout=timeout_ms)
+    # The main block is empty until the first script run delivers elements.
+    page.locator(FIRST_ELEMENT).first.wait_for(timeout=timeout_ms)
+    wait_for_rerun(page, timeout_ms)
+
+
+def save_screenshot(page, name: str, *, full_page: bool = True) -> Path:
+    """Save a PNG of the page as ``artifacts/screenshots/<name>.png`` and return its path."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOT_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def plotly_trace_counts(page) -> list[int]:
+    """Return the number of traces of each rendered Plotly chart, in page order."""
+    return page.evaluate(
+        "selector => Array.from(document.querySelectorAll(selector), plot => (plot.data || []).length)",
+        PLOTLY_CHART,
+    )
