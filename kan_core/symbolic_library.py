@@ -46,7 +46,9 @@ Safe forms (``u`` is the input, all constants are absolute):
   about 707.
 * ``gaussian``: ``exp(-clamp(u, -100, 100)^2)``. The clamp changes nothing in
   value (``exp(-1e4)`` underflows to 0) but keeps ``u^2`` finite.
-* Polynomials, ``abs``, ``sgn``, ``sin``, ``cos``, ``tanh``, ``arctan`` are used
+* ``x^2``, ``x^3``, ``x^4``: the input is clamped to ``[-1e4, 1e4]``, so
+  ``x^4 <= 1e16`` and the gradient of a squared float32 loss stays finite.
+* ``x``, ``abs``, ``sgn``, ``sin``, ``cos``, ``tanh``, ``arctan`` are used
   as they are. ``sgn`` and ``0`` have zero gradient everywhere.
 
 Clamping the *input* (not the output) is what keeps gradients finite: the
@@ -63,7 +65,7 @@ import sympy
 import torch
 from torch import Tensor
 
-__all__ = ["SymbolicFunction", "LIBRARY", "POLE_EPS", "SQRT_EPS", "EXP_MAX", "ARCSIN_EPS"]
+__all__ = ["SymbolicFunction", "LIBRARY", "POLE_EPS", "SQRT_EPS", "EXP_MAX", "ARCSIN_EPS", "POWER_MAX"]
 
 POLE_EPS = 1e-4
 """Smallest ``|u|`` used by ``1/x`` and ``1/x^2``, smallest ``u`` used by ``log``
@@ -77,6 +79,9 @@ EXP_MAX = 20.0
 
 ARCSIN_EPS = 1e-6
 """``arcsin`` inputs are clamped to ``[-1 + ARCSIN_EPS, 1 - ARCSIN_EPS]``."""
+
+POWER_MAX = 1e4
+"""``x^2``, ``x^3`` and ``x^4`` clamp their input to ``[-POWER_MAX, POWER_MAX]``."""
 
 _GAUSSIAN_MAX = 100.0
 
@@ -130,16 +135,23 @@ def _identity(u: Tensor) -> Tensor:
 
 
 def _square(u: Tensor) -> Tensor:
+    u = torch.clamp(u, -POWER_MAX, POWER_MAX)
     return u * u
 
 
 def _cube(u: Tensor) -> Tensor:
+    u = torch.clamp(u, -POWER_MAX, POWER_MAX)
     return u * u * u
 
 
 def _fourth(u: Tensor) -> Tensor:
+    u = torch.clamp(u, -POWER_MAX, POWER_MAX)
     square = u * u
     return square * square
+
+
+def _bounded(u: Tensor) -> Tensor:
+    return u.abs() <= POWER_MAX
 
 
 def _reciprocal(u: Tensor) -> Tensor:
@@ -185,9 +197,9 @@ def _build_library() -> dict[str, SymbolicFunction]:
     entries = [
         ("0", _zero, lambda u: sympy.Integer(0), 0, _everywhere, "even"),
         ("x", _identity, lambda u: u, 1, _everywhere, "odd"),
-        ("x^2", _square, lambda u: u**2, 2, _everywhere, "even"),
-        ("x^3", _cube, lambda u: u**3, 2, _everywhere, "odd"),
-        ("x^4", _fourth, lambda u: u**4, 3, _everywhere, "even"),
+        ("x^2", _square, lambda u: u**2, 2, _bounded, "even"),
+        ("x^3", _cube, lambda u: u**3, 2, _bounded, "odd"),
+        ("x^4", _fourth, lambda u: u**4, 3, _bounded, "even"),
         ("1/x", _reciprocal, lambda u: 1 / u, 3, _nonzero, "odd"),
         ("1/x^2", _inverse_square, lambda u: u**-2, 3, _nonzero, "even"),
         ("sqrt", _sqrt, sympy.sqrt, 3, lambda u: u >= SQRT_EPS, None),
