@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
+from kan_core.limits import LIMITS, check_samples
+
 __all__ = [
     "MIN_FINITE_FRACTION",
     "Target",
@@ -20,6 +22,7 @@ __all__ = [
     "TARGETS",
     "targets_with_inputs",
     "make_dataset",
+    "dataset_from_samples",
     "sample_inputs",
 ]
 
@@ -196,9 +199,10 @@ def make_dataset(
     Raises
     ------
     ValueError
-        For invalid arguments, or when the target is finite at fewer than
-        ``MIN_FINITE_FRACTION`` of the samples or at fewer than 2 of them.
+        For invalid arguments, more samples than ``LIMITS.max_samples``, or when the target
+        is finite at fewer than ``MIN_FINITE_FRACTION`` of the samples or at fewer than 2.
     """
+    check_samples(n_samples)
     if n_samples < 2:
         raise ValueError(f"n_samples must be at least 2, got {n_samples}")
     if not 0 < test_fraction < 1:
@@ -226,12 +230,66 @@ def make_dataset(
         )
     inputs, labels = inputs[finite], labels[finite]
 
-    n_test = min(max(1, round(n_finite * test_fraction)), n_finite - 1)
-    n_train = n_finite - n_test
+    n_train = n_finite - _test_count(n_finite, test_fraction)
     return Dataset(
         inputs[:n_train],
         labels[:n_train],
         inputs[n_train:],
         labels[n_train:],
         dropped=n_samples - n_finite,
+    )
+
+
+def _test_count(n_samples: int, test_fraction: float) -> int:
+    # At least one sample on each side, so both losses are defined.
+    return min(max(1, round(n_samples * test_fraction)), n_samples - 1)
+
+
+def dataset_from_samples(
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    max_samples: int = LIMITS.max_samples,
+) -> Dataset:
+    """Shuffle given samples, such as the rows of an uploaded table, and split them.
+
+    Parameters
+    ----------
+    inputs : Tensor, shape (n, d)
+    labels : Tensor, shape (n, 1)
+    test_fraction : float
+        Share of samples held out for testing, strictly between 0 and 1.
+    seed : int
+        Seed of the shuffle.
+    max_samples : int
+        Rows beyond this many are left out after the shuffle, which keeps a random subset.
+
+    Returns
+    -------
+    Dataset
+        ``dropped`` counts the rows left out by ``max_samples``.
+    """
+    if inputs.ndim != 2:
+        raise ValueError(f"inputs must have shape (n, d), got {tuple(inputs.shape)}")
+    if labels.shape != (inputs.shape[0], 1):
+        raise ValueError(
+            f"labels must have shape ({inputs.shape[0]}, 1) to match inputs, got {tuple(labels.shape)}"
+        )
+    if inputs.shape[0] < 2:
+        raise ValueError(f"at least 2 samples are needed, got {inputs.shape[0]}")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
+
+    n_total = inputs.shape[0]
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(n_total, generator=generator)[:max_samples]
+    inputs, labels = inputs[order], labels[order]
+    n_train = len(order) - _test_count(len(order), test_fraction)
+    return Dataset(
+        inputs[:n_train],
+        labels[:n_train],
+        inputs[n_train:],
+        labels[n_train:],
+        dropped=n_total - len(order),
     )

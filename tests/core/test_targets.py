@@ -5,7 +5,13 @@ import math
 import pytest
 import torch
 
-from kan_core.targets import TARGETS, Target, make_dataset, targets_with_inputs
+from kan_core.targets import (
+    TARGETS,
+    Target,
+    dataset_from_samples,
+    make_dataset,
+    targets_with_inputs,
+)
 
 
 def test_presets_match_closed_forms():
@@ -45,7 +51,7 @@ def test_dataset_is_seeded_and_split():
 
 
 def test_dataset_noise_has_requested_scale():
-    data = make_dataset(TARGETS["sin_pi_x"], 20000, noise=0.05, seed=0)
+    data = make_dataset(TARGETS["sin_pi_x"], 5000, noise=0.05, seed=0)
     residual = data.train_label - TARGETS["sin_pi_x"](data.train_input)
     assert abs(residual.std().item() - 0.05) < 0.002
 
@@ -86,3 +92,28 @@ def test_dataset_mostly_undefined_target_raises():
     log_target = Target("log_x", "log(x)", r"\log x", 1, lambda v: torch.log(v), ((-1.0, 0.2),))
     with pytest.raises(ValueError, match=r"finite at only \d+ of 200 sample points; choose an input range"):
         make_dataset(log_target, 200, seed=0)
+
+
+def test_dataset_over_sample_limit_raises():
+    with pytest.raises(ValueError, match="n_samples must be at most"):
+        make_dataset(TARGETS["sin_pi_x"], 10**7)
+
+
+def test_dataset_from_samples_shuffles_and_caps():
+    inputs = torch.arange(100, dtype=torch.float64).unsqueeze(1)
+    labels = 2 * inputs
+
+    data = dataset_from_samples(inputs, labels, test_fraction=0.3, seed=1, max_samples=60)
+
+    assert data.dropped == 40
+    assert len(data.train_input) == 42
+    assert len(data.test_input) == 18
+    torch.testing.assert_close(data.train_label, 2 * data.train_input, rtol=0, atol=0)
+    all_inputs = torch.cat([data.train_input, data.test_input])[:, 0]
+    assert len(set(all_inputs.tolist())) == 60
+    assert not torch.equal(all_inputs, torch.arange(60, dtype=torch.float64))
+
+
+def test_dataset_from_samples_mismatched_labels_raise():
+    with pytest.raises(ValueError, match=r"labels must have shape \(5, 1\)"):
+        dataset_from_samples(torch.zeros(5, 1), torch.zeros(4, 1))
