@@ -26,9 +26,9 @@ __all__ = [
     "sample_inputs",
 ]
 
-# A target defined on less than half of the sampling box (log x on [-1, 1] is defined on half)
-# is rejected: the reader should pick a range where the function exists.
-MIN_FINITE_FRACTION = 0.5
+# A target defined on less than a quarter of the sampling box is rejected, so the reader picks
+# a range where the function exists. log x on [-1, 1], defined on half of it, is accepted.
+MIN_FINITE_FRACTION = 0.25
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def test_dataset_drops_points_where_target_is_undefined():
 
 
 def test_dataset_mostly_undefined_target_raises():
-    log_target = Target("log_x", "log(x)", r"\log x", 1, lambda v: torch.log(v), ((-1.0, 0.2),))
+    log_target = Target("log_x", "log(x)", r"\log x", 1, lambda v: torch.log(v), ((-1.0, 0.1),))
     with pytest.raises(ValueError, match=r"finite at only \d+ of 200 sample points; choose an input range"):
         make_dataset(log_target, 200, seed=0)
 
