@@ -2,8 +2,8 @@
 
 `kan_core.expressions` checks the raw text and parses it. This module walks the resulting
 `ast` tree once: every node type, name and call target must be on an allow-list, and each
-accepted node becomes a sympy object and a closure over torch operations. Nothing here
-evaluates text.
+accepted node becomes a closure over torch operations and a builder of its sympy object.
+Nothing here evaluates text.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import sympy
 import torch
@@ -113,9 +114,13 @@ _REJECTED_NODES = {
 
 @dataclass(frozen=True)
 class Built:
-    """One checked subtree: its sympy form, a torch closure and its value when constant."""
+    """One checked subtree: a sympy builder, a torch closure and its value when constant.
 
-    sympy_expr: sympy.Expr
+    `to_sympy` builds the sympy form only when called. The parser calls it after the whole
+    tree has passed every check, so a node that fails a check is rejected before any sympy work.
+    """
+
+    to_sympy: Callable[[], sympy.Expr]
     torch_fn: Callable[[torch.Tensor], torch.Tensor]
     constant: float | None
 
@@ -180,7 +185,7 @@ _BINARY_OPS = {
 
 
 class TreeBuilder:
-    """Walk a size-checked syntax tree and build sympy objects and torch closures node by node."""
+    """Check each node of a size-checked syntax tree and build its torch and sympy forms."""
 
     def __init__(
         self, text: str, source: str, origin: list[int], names: tuple[str, ...], limits: Limits
@@ -215,9 +220,9 @@ class TreeBuilder:
         reason = _REJECTED_NODES.get(type(node), default)
         raise self.error(node, reason + " ({at}).")
 
-    def constant(self, node: ast.AST, sympy_expr: sympy.Expr, value: float) -> Built:
+    def constant(self, node: ast.AST, to_sympy: Callable[[], sympy.Expr], value: float) -> Built:
         self.check_constant(node, value)
-        return Built(sympy_expr, _full(value), value)
+        return Built(to_sympy, _full(value), value)
 
     def check_constant(self, node: ast.AST, value: float) -> None:
         if math.isnan(value):
@@ -259,15 +264,16 @@ class TreeBuilder:
                 f"The number '{literal}' {{at}} is too large; numbers may be at most "
                 f"{self.limits.max_literal:g} in magnitude.",
             )
-        sympy_value = sympy.Integer(value) if isinstance(value, int) else sympy.Float(value)
-        return self.constant(node, sympy_value, float(value))
+        sympy_type = sympy.Integer if isinstance(value, int) else sympy.Float
+        return self.constant(node, partial(sympy_type, value), float(value))
 
     def name(self, node: ast.Name) -> Built:
         if node.id in self.symbols:
-            return Built(self.symbols[node.id], _column(self.indices[node.id]), None)
+            symbol = self.symbols[node.id]
+            return Built(lambda: symbol, _column(self.indices[node.id]), None)
         if node.id in CONSTANTS:
             sympy_value = CONSTANTS[node.id]
-            return self.constant(node, sympy_value, float(sympy_value))
+            return self.constant(node, lambda: sympy_value, float(sympy_value))
         if node.id in FUNCTIONS:
             raise self.error(
                 node,
@@ -286,10 +292,12 @@ class TreeBuilder:
             return operand
         if not isinstance(node.op, ast.USub):
             raise self.error(node, "Only unary + and - are supported ({at}).")
-        sympy_expr = -operand.sympy_expr
+        def to_sympy() -> sympy.Expr:
+            return -operand.to_sympy()
+
         if operand.constant is not None:
-            return self.constant(node, sympy_expr, -operand.constant)
-        return Built(sympy_expr, _apply(torch.neg, operand.torch_fn), None)
+            return self.constant(node, to_sympy, -operand.constant)
+        return Built(to_sympy, _apply(torch.neg, operand.torch_fn), None)
 
     def binary(self, node: ast.BinOp) -> Built:
         if type(node.op) not in _BINARY_OPS:
@@ -342,12 +350,12 @@ class TreeBuilder:
         sympy_op: Callable[..., sympy.Expr],
         *args: Built,
     ) -> Built:
-        # Fold a part without variables to one float64 value and check it before building the
-        # sympy node, so exact sympy arithmetic only runs on numbers that fit in float64.
+        def to_sympy() -> sympy.Expr:
+            return sympy_op(*(arg.to_sympy() for arg in args))
+
+        # Fold a part without variables to one float64 value and check it, so exact sympy
+        # arithmetic later only runs on numbers that fit in float64.
         if all(arg.constant is not None for arg in args):
             values = [torch.tensor(arg.constant, dtype=torch.float64) for arg in args]
-            value = float(torch_op(*values))
-            self.check_constant(node, value)
-            return self.constant(node, sympy_op(*(arg.sympy_expr for arg in args)), value)
-        sympy_expr = sympy_op(*(arg.sympy_expr for arg in args))
-        return Built(sympy_expr, _apply(torch_op, *(arg.torch_fn for arg in args)), None)
+            return self.constant(node, to_sympy, float(torch_op(*values)))
+        return Built(to_sympy, _apply(torch_op, *(arg.torch_fn for arg in args)), None)

@@ -11,8 +11,9 @@ object is built:
    builds a syntax tree and runs nothing.
 3. The tree is checked against an allow-list: numbers, the named variables, the constants
    ``pi`` and ``e``, ``+ - * / **``, unary ``+ -`` and calls of the functions in `FUNCTIONS`.
-4. The tree is walked once to build sympy objects node by node and, in parallel, a tree of
-   closures over torch operations. No text is passed to sympify, eval or lambdify.
+4. One walk checks each node and builds a closure over torch operations. Only then is the
+   sympy expression built node by node from the checked tree. No text is passed to sympify,
+   eval or lambdify.
 
 Numbers are limited in magnitude and digit count, and a constant exponent in magnitude, so
 ``9**9**9`` is rejected before it is computed. A non-constant exponent such as ``2**x`` is
@@ -70,7 +71,13 @@ _CHARACTER_HINTS = {
     "%": "The remainder operator % is not supported.",
 }
 _WORD = re.compile(r"(?<![0-9A-Za-z._])[A-Za-z][A-Za-z0-9]*")
+# The atomic group keeps "1e5" whole, so only a letter after a complete number matches.
+_NUMBER_THEN_NAME = re.compile(
+    r"(?<![A-Za-z0-9.])(?>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)[A-Za-z]\w*"
+)
 _VARIABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,15}")
+
+
 @dataclass(frozen=True)
 class Expression:
     """A parsed formula of named inputs.
@@ -163,11 +170,20 @@ def parse_expression(
     check_tree_size(tree.body, limits, original_column)
     builder = TreeBuilder(text, source, origin, names, limits)
     built = builder.build(tree.body)
-    if built.sympy_expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+    try:
+        sympy_expr = built.to_sympy()
+    except (ArithmeticError, TypeError, ValueError, RecursionError) as err:
+        # Every node passed the checks, so this is a sympy limit rather than a user error,
+        # but the user still gets a sentence instead of a traceback.
+        raise ExpressionError(
+            f"The formula could not be converted to a symbolic expression ({type(err).__name__}). "
+            f"Simplify it."
+        ) from err
+    if sympy_expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
         raise ExpressionError(
             "The formula is undefined for every input. Check for a division by zero."
         )
-    return Expression(text, names, built.sympy_expr, _as_column_output(built.torch_fn, len(names)))
+    return Expression(text, names, sympy_expr, _as_column_output(built.torch_fn, len(names)))
 
 
 def _check_variables(variables: Sequence[str], limits: Limits) -> tuple[str, ...]:
@@ -188,7 +204,8 @@ def _check_variables(variables: Sequence[str], limits: Limits) -> tuple[str, ...
     for name in names:
         if not isinstance(name, str) or not _VARIABLE_NAME.fullmatch(name):
             raise ValueError(
-                f"A variable name must be a letter followed by letters or digits; received {name!r}."
+                f"A variable name must be a letter followed by letters or digits; "
+                f"received {name!r}."
             )
         if name in FUNCTIONS or name in CONSTANTS or keyword.iskeyword(name):
             raise ValueError(
@@ -212,9 +229,19 @@ def _check_text(text: str, limits: Limits) -> None:
             continue
         char_label = repr(char) if char.isprintable() else f"U+{ord(char):04X}"
         raise ExpressionError(
-            f"Character {char_label} at column {index + 1} is not allowed. Type formulas with plain "
-            f"ASCII letters, digits and + - * / ^ ( ) , .",
+            f"Character {char_label} at column {index + 1} is not allowed. Type formulas "
+            f"with plain ASCII letters, digits and + - * / ^ ( ) , .",
             index + 1,
+        )
+
+    # Python reads "2x" as an invalid literal and "1if" as 1 followed by a keyword, with a
+    # SyntaxWarning, so a number glued to a name gets its own message before parsing.
+    glued = _NUMBER_THEN_NAME.search(text)
+    if glued is not None:
+        raise ExpressionError(
+            f"'{glued.group()}' at column {glued.start() + 1} is a number followed by a name. "
+            f"Write multiplication with *, as in 2*x, and numbers in decimal.",
+            glued.start() + 1,
         )
 
     for match in _WORD.finditer(text):

@@ -6,6 +6,7 @@ against torch and math written out by hand.
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -61,8 +62,8 @@ def test_sin_pi_x_matches_torch():
         ("e^x", torch.exp),
         ("exp(sin(pi*x) + x^2)", lambda x: torch.exp(torch.sin(math.pi * x) + x**2)),
         ("arctan(x) + atan(x)", lambda x: 2 * torch.atan(x)),
-        ("arcsin(x) + asin(x) + arccos(x) + acos(x)", lambda x: 2 * torch.asin(x) + 2 * torch.acos(x)),
-        ("tanh(x) + sinh(x) + cosh(x) + tan(x)", lambda x: torch.tanh(x) + torch.sinh(x) + torch.cosh(x) + torch.tan(x)),
+        ("arcsin(x) + asin(x) + arccos(x)", lambda x: 2 * torch.asin(x) + torch.acos(x)),
+        ("tanh(x) + sinh(x) * cosh(x) - tan(x)", lambda x: x.tanh() + x.sinh() * x.cosh() - x.tan()),
         ("1/(1 + x^2)", lambda x: 1 / (1 + x**2)),
     ],
 )
@@ -92,7 +93,8 @@ def test_known_values(text, closed_form):
 def test_constant_formulas(text, expected):
     values = evaluate(text, grid(5))
     assert values.shape == (5, 1)
-    torch.testing.assert_close(values, torch.full((5, 1), expected, dtype=torch.float64), rtol=1e-14, atol=0)
+    expected_values = torch.full((5, 1), expected, dtype=torch.float64)
+    torch.testing.assert_close(values, expected_values, rtol=1e-14, atol=0)
 
 
 @pytest.mark.parametrize(
@@ -276,28 +278,39 @@ POINTS = torch.tensor(
 )
 
 
-@settings(derandomize=True, max_examples=300, deadline=None)
+@settings(derandomize=True, max_examples=200, deadline=None)
 @given(FORMULAS)
 def test_torch_matches_sympy_on_random_formulas(text):
     try:
         expression = parse_expression(text, ("x", "y"))
     except ExpressionError as err:
         # Constant parts such as log(-2) or 1/(2 - 2) are rejected on purpose.
-        assert "constant part" in str(err) or "Division by zero" in str(err) or "undefined" in str(err)
+        assert re.search("constant part|Division by zero|undefined", str(err))
         return
 
     torch_values = expression(POINTS)[:, 0].numpy()
     reference = sympy.lambdify((X, Y), expression.sympy_expr, modules="numpy")
     with np.errstate(all="ignore"):
-        sympy_values = np.broadcast_to(
-            np.asarray(reference(POINTS[:, 0].numpy(), POINTS[:, 1].numpy()), dtype=complex), (len(POINTS),)
-        )
+        raw = reference(POINTS[:, 0].numpy(), POINTS[:, 1].numpy())
+    # A formula whose variables cancel in sympy returns a scalar, so broadcast it to the points.
+    sympy_values = np.broadcast_to(np.asarray(raw, dtype=complex), (len(POINTS),))
 
     real = np.abs(sympy_values.imag) <= 1e-12 * np.maximum(1.0, np.abs(sympy_values.real))
     both_finite = np.isfinite(torch_values) & np.isfinite(sympy_values.real) & real
     np.testing.assert_allclose(
-        torch_values[both_finite], sympy_values.real[both_finite], rtol=1e-7, atol=1e-9, err_msg=text
+        torch_values[both_finite],
+        sympy_values.real[both_finite],
+        rtol=1e-7,
+        atol=1e-9,
+        err_msg=text,
     )
+
+
+TOKENS = [
+    "x", "y", "(", ")", ",", "+", "-", "*", "/", "^", "**", " ", ".", "0", "1", "9", "1e5", "2.5",
+    "pi", "e", "sin", "min", "max", "log", "sqrt", "q", "_", "'", "[", "]", "=", ":", "if",
+    "lambda", "j", "0x", "\u0455", "\x00",
+]
 
 
 @settings(derandomize=True, max_examples=300, deadline=None)
@@ -309,6 +322,20 @@ def test_random_text_only_raises_expression_error(text):
         assert str(err) != ""
         return
     assert isinstance(expression, Expression)
+    assert expression(POINTS).shape == (len(POINTS), 1)
+
+
+@pytest.mark.filterwarnings("error::SyntaxWarning")
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(st.text(max_size=250) | st.lists(st.sampled_from(TOKENS), max_size=80).map("".join))
+def test_random_tokens_only_raise_expression_error(text):
+    # Any text at all, and near-formulas built from tokens, either parse or raise
+    # ExpressionError with a message, never another exception or a SyntaxWarning.
+    try:
+        expression = parse_expression(text, ("x", "y"))
+    except ExpressionError as err:
+        assert str(err) != ""
+        return
     assert expression(POINTS).shape == (len(POINTS), 1)
 
 
