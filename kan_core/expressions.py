@@ -1,12 +1,13 @@
 """Formulas typed by users, parsed with an allow-list and never evaluated as code.
 
-`parse_expression` turns text such as ``"sin(pi*x) + y^2"`` into an `Expression` that contains a
-sympy expression and a torch function. The text goes through four gates before any math
-object is built:
+`parse_expression` turns text such as ``"sin(pi*x) + y^2"`` into an `Expression` that
+contains a sympy expression and a torch function. The text goes through four gates before
+any math object is built:
 
-1. Length, characters and parenthesis depth are checked on the raw text. Only printable ASCII
-   is accepted, because Python normalizes identifiers with NFKC, so a fullwidth or Cyrillic
-   look-alike of ``sin`` would otherwise reach the parser as a plain name.
+1. Length, characters, keywords, numbers glued to names (``2x``) and parenthesis depth are
+   checked on the raw text. Only printable ASCII is accepted, because Python normalizes
+   identifiers with NFKC, so a fullwidth or Cyrillic look-alike of ``sin`` would otherwise
+   reach the parser as a plain name.
 2. ``^`` is rewritten to ``**`` and the text is parsed by ``ast.parse(mode="eval")``. Parsing
    builds a syntax tree and runs nothing.
 3. The tree is checked against an allow-list: numbers, the named variables, the constants
@@ -42,7 +43,7 @@ from kan_core.expression_tree import (
     check_tree_size,
 )
 from kan_core.limits import LIMITS, Limits
-from kan_core.targets import Target
+from kan_core.targets import MIN_FINITE_FRACTION, Target
 
 __all__ = [
     "CONSTANTS",
@@ -318,7 +319,8 @@ class SampledExpression:
 
 
 MIN_FINITE_POINTS = 10
-MIN_FINITE_FRACTION = 0.25
+"""Fewest finite points `sample_expression` accepts. Its minimum share of finite points is
+`kan_core.targets.MIN_FINITE_FRACTION`, the rule `make_dataset` applies too."""
 
 
 def sample_expression(expression: Expression, inputs: torch.Tensor) -> SampledExpression:
