@@ -56,6 +56,7 @@ MIN_ROWS = 10
 
 _SNIFF_CHARACTERS = 16_384
 _SNIFF_LINES = 20
+_MAX_NAME_LENGTH = 64
 _NON_BLANK_LINE = re.compile(r"^[ \t\f\v]*[^\s]", re.MULTILINE)
 
 
@@ -67,7 +68,8 @@ class Table:
     ----------
     columns : tuple of str, length n_columns
         Column names from the header, or ``column1, column2, ...`` when the first row is all
-        numbers. Empty names become ``columnI`` and repeated names get a suffix `` (2)``.
+        numbers. Whitespace runs become one space, names are cut to 64 characters, empty
+        names become ``columnI`` and repeated names get a suffix `` (2)``.
     values : torch.Tensor, shape (n_rows, n_columns), float64
         Cell values; NaN where a cell is not a number.
     status : torch.Tensor, shape (n_rows, n_columns), int8
@@ -271,7 +273,9 @@ def _parse_cell(cell: str, delimiter: str) -> tuple[float, int]:
 def _column_names(header: Sequence[str]) -> tuple[str, ...]:
     names: list[str] = []
     for index, cell in enumerate(header):
-        name = cell.strip() or f"column{index + 1}"
+        # Names go into menus and captions, so line breaks become spaces and long names
+        # are cut.
+        name = " ".join(cell.split())[:_MAX_NAME_LENGTH] or f"column{index + 1}"
         candidate = name
         copy = 2
         while candidate in names:

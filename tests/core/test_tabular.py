@@ -117,6 +117,13 @@ def test_blank_duplicate_and_padded_names():
     assert table.columns == ("a", "column2", "a (2)")
 
 
+def test_long_and_multiline_names_cleaned():
+    long_name = "a" * 100
+    data = f'"first\nname",{long_name},{long_name}b\n'.encode() + b"1,2,3\n" * 12
+    table = load_csv(data)
+    assert table.columns == ("first name", "a" * 64, "a" * 64 + " (2)")
+
+
 def test_single_column_file():
     data = b"x\n" + b"".join(f"{i}\n".encode() for i in range(12))
     table = load_csv(data)
