@@ -1,0 +1,269 @@
+"""Capacity-schedule section: train a KAN, refine its grid at chosen steps, keep training."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import streamlit as st
+import torch
+
+from kan_core.grids import refine
+from kan_core.limits import LIMITS
+from kan_core.model import KAN
+from kan_core.targets import TARGETS, make_dataset
+from kan_core.training import Trainer
+from ui import controls
+from ui.figures.common import PLOTLY_CONFIG
+from ui.figures.grids import refinement_activation_figure, refinement_loss_figure
+from views.grids_sections.jobs import (
+    job_fragment,
+    parse_grid_schedule,
+    parse_step_list,
+    run_controls,
+    sentence,
+)
+
+__all__ = ["JOB_KEY", "CapacityJob", "CapacitySettings", "capacity_section"]
+
+JOB_KEY = "gr_capacity_job"
+OPTIMIZER_LABELS = {"lbfgs": "L-BFGS", "adam": "Adam", "sgd": "SGD"}
+MAX_TOTAL_STEPS = 2000
+CURVE_POINTS = 200
+
+
+@dataclass(frozen=True)
+class CapacitySettings:
+    """Everything one capacity-schedule run depends on."""
+
+    target_key: str
+    hidden_width: int
+    grid_sizes: tuple[int, ...]
+    refine_steps: tuple[int, ...]
+    total_steps: int
+    optimizer: str
+    n_samples: int
+    seed: int
+
+    @property
+    def widths(self) -> list[int]:
+        """Layer widths [inputs, hidden, 1], or [inputs, 1] without a hidden layer."""
+        n_inputs = TARGETS[self.target_key].n_inputs
+        hidden = [self.hidden_width] if self.hidden_width > 0 else []
+        return [n_inputs, *hidden, 1]
+
+
+class CapacityJob:
+    """Train a KAN with `Trainer` and call `refine` at each step of the schedule.
+
+    Before and after every refinement the job samples each edge activation on its grid, so
+    the page can show that the two coincide.
+    """
+
+    def __init__(self, settings: CapacitySettings) -> None:
+        target = TARGETS[settings.target_key]
+        self.settings = settings
+        self.dataset = make_dataset(target, settings.n_samples, seed=settings.seed, dtype=torch.float64)
+
+        # One grid range for the first layer that covers every input's sampling domain.
+        first_range = (min(low for low, _ in target.domain), max(high for _, high in target.domain))
+        n_layers = len(settings.widths) - 1
+        self.model = KAN(
+            settings.widths, grid_size=settings.grid_sizes[0],
+            grid_range=[first_range] + [(-1.0, 1.0)] * (n_layers - 1),
+            dtype=torch.float64, seed=settings.seed,
+        )
+        self.trainer = Trainer(self.model, self.dataset, optimizer=settings.optimizer, seed=settings.seed)
+        self.phases = [(settings.grid_sizes[0], self.model.parameter_count())]
+        self.refinements: list[tuple[int, int]] = []
+        self.snapshots: list[dict] = []
+        self.error = ""
+        self.stopped = False
+
+    @property
+    def done(self) -> bool:
+        """True after the last step, after Stop, or when training stopped by itself."""
+        return self.stopped or self.trainer.step_count >= self.settings.total_steps
+
+    @property
+    def fraction(self) -> float:
+        """Share of the planned steps done, between 0 and 1."""
+        return min(1.0, self.trainer.step_count / self.settings.total_steps)
+
+    @property
+    def status(self) -> str:
+        """One line for the progress bar."""
+        grid_size = self.phases[-1][0]
+        return f"Step {self.trainer.step_count} of {self.settings.total_steps} on grid G = {grid_size}"
+
+    def advance(self, seconds: float) -> None:
+        """Train, refining on schedule, until `seconds` have passed or the run is done."""
+        deadline = time.perf_counter() + seconds
+        while not self.done and time.perf_counter() < deadline:
+            if self._refinement_due():
+                self._refine()
+                continue
+            report = self.trainer.step(1)
+            if report.stopped:
+                self.error = report.message
+                self.stopped = True
+
+    def stop(self) -> None:
+        """End the run; the history so far stays."""
+        self.stopped = True
+
+    def _refinement_due(self) -> bool:
+        index = len(self.refinements)
+        steps = self.settings.refine_steps
+        return index < len(steps) and self.trainer.step_count >= steps[index]
+
+    def _refine(self) -> None:
+        index = len(self.refinements)
+        old_size = self.settings.grid_sizes[index]
+        new_size = self.settings.grid_sizes[index + 1]
+        before = self._edge_curves()
+        refine(self.model, new_size, samples=self.dataset.train_input)
+        after = self._edge_curves()
+
+        step = self.trainer.step_count
+        self.refinements.append((step, new_size))
+        self.phases.append((new_size, self.model.parameter_count()))
+        self.snapshots.append({
+            "step": step,
+            "from_size": old_size,
+            "to_size": new_size,
+            "before": before,
+            "after": after,
+            "grids": [layer.grid.detach().numpy().copy() for layer in self.model.layers],
+            "max_change": max(
+                float(torch.max(torch.abs(new - old))) for (_, new), (_, old) in zip(after, before)
+            ),
+        })
+
+    def _edge_curves(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        # Sampled on each layer's grid range, which refine keeps, so before and after share x.
+        curves = []
+        for layer in self.model.layers:
+            x, parts = layer.edge_curves(CURVE_POINTS)
+            curves.append((x, parts["total"]))
+        return curves
+
+
+def _edge_options(widths: list[int]) -> list[tuple[int, int, int]]:
+    return [
+        (layer, i, j)
+        for layer in range(len(widths) - 1)
+        for i in range(widths[layer])
+        for j in range(widths[layer + 1])
+    ]
+
+
+def _edge_label(edge: tuple[int, int, int]) -> str:
+    layer, i, j = edge
+    return f"layer {layer + 1}, input {i + 1} → node {j + 1}"
+
+
+def _draw(job: CapacityJob | None) -> None:
+    if job is None:
+        st.info("Press **Train with this schedule** to start.", icon=":material/info:")
+        return
+
+    history = job.trainer.history
+    fig = refinement_loss_figure(
+        history["step"], history["train_rmse"], history["test_rmse"], job.refinements, job.phases
+    )
+    st.plotly_chart(fig, key="gr_cap_loss_chart", config=PLOTLY_CONFIG, width="stretch")
+    if not job.snapshots:
+        return
+
+    edges = _edge_options(job.settings.widths)
+    edge = st.selectbox(
+        "Edge to compare before and after each refinement", edges, format_func=_edge_label,
+        key="gr_cap_edge", bind=controls.BIND,
+    )
+    layer, i, j = edge
+    shots = []
+    for shot in job.snapshots:
+        x, before = shot["before"][layer]
+        _, after = shot["after"][layer]
+        shots.append({
+            "step": shot["step"], "from_size": shot["from_size"], "to_size": shot["to_size"],
+            "x": x[:, i].numpy(), "before": before[:, i, j].numpy(), "after": after[:, i, j].numpy(),
+            "grid_after": shot["grids"][layer][i],
+        })
+    fig = refinement_activation_figure(shots, edge_label=_edge_label(edge))
+    st.plotly_chart(fig, key="gr_cap_activation_chart", config=PLOTLY_CONFIG, width="stretch")
+    largest = max(shot["max_change"] for shot in job.snapshots)
+    st.caption(
+        f"Largest change of any edge activation on its grid at any refinement: {largest:.1e}. "
+        "When the new grid size is a multiple of the old one, the old spline is reproduced "
+        "exactly; otherwise the least-squares fit differs by a small amount."
+    )
+
+
+def _settings() -> CapacitySettings | None:
+    target_column, hidden_column, optimizer_column = st.columns(3)
+    with target_column:
+        target_key = controls.target_select("gr_cap_target", TARGETS, value="exp_sin_pi_x_y2")
+    with hidden_column:
+        hidden = st.slider(
+            "Hidden nodes", min_value=0, max_value=5, value=1, key="gr_cap_hidden", bind=controls.BIND,
+            help="Width of the one hidden layer; 0 connects the inputs straight to the output.",
+        )
+    with optimizer_column:
+        optimizer = st.selectbox(
+            "Optimizer", list(OPTIMIZER_LABELS), format_func=OPTIMIZER_LABELS.get,
+            key="gr_cap_optimizer", bind=controls.BIND,
+            help="L-BFGS runs up to 20 iterations per step; Adam and SGD run one update per step.",
+        )
+
+    grids_column, steps_column, total_column, samples_column, seed_column = st.columns([2, 2, 1.2, 1.5, 1])
+    with grids_column:
+        grids_text = st.text_input(
+            "Grid sizes G, in order", value="3, 5, 10, 20, 50", key="gr_cap_grids", bind=controls.BIND,
+            help="Comma-separated, strictly increasing numbers of grid intervals.",
+        )
+    with steps_column:
+        steps_text = st.text_input(
+            "Refine after steps", value="20, 40, 60, 80", key="gr_cap_steps", bind=controls.BIND,
+            help="One step number per refinement, increasing, each below the total steps.",
+        )
+    with total_column:
+        total_steps = int(st.number_input(
+            "Total steps", min_value=2, max_value=MAX_TOTAL_STEPS, value=100, step=10,
+            key="gr_cap_total", bind=controls.BIND, help="Optimizer steps over the whole schedule.",
+        ))
+    with samples_column:
+        n_samples = controls.sample_count_slider("gr_cap_samples", value=1000, min_value=100)
+    with seed_column:
+        seed = controls.seed_input("gr_cap_seed")
+
+    try:
+        sizes = parse_grid_schedule(grids_text, max_grid_size=LIMITS.max_grid_size)
+        steps = parse_step_list(steps_text, count=len(sizes) - 1, total_steps=total_steps)
+    except ValueError as err:
+        st.error(f"{sentence(err)} The results below are from the last valid run.", icon=":material/error:")
+        return None
+    return CapacitySettings(target_key, hidden, tuple(sizes), tuple(steps), total_steps, optimizer, n_samples, seed)
+
+
+def capacity_section() -> None:
+    """Draw the capacity-schedule controls, the running training and its refinements."""
+    st.markdown(
+        """
+Start on a coarse grid, then **refine** it: the new, finer grid gets coefficients fitted by
+least squares to the old spline, so the network computes the same function with more
+parameters and training carries on from there. The loss curve should not jump at a
+refinement (dotted lines), and the activation just before and just after each refinement
+should lie on top of each other.
+"""
+    )
+    settings = _settings()
+    make_job = None
+    if settings is not None:
+
+        def make_job() -> CapacityJob:
+            return CapacityJob(settings)
+
+    run_controls(JOB_KEY, make_job, start_label="Train with this schedule", key_prefix="gr_cap")
+    job_fragment(JOB_KEY, _draw)
