@@ -8,7 +8,10 @@ in plain sentences that the app can show as they are.
 
 Which entry point calls which check:
 
-- ``KAN(widths, grid_size, degree, ...)``: `check_widths`, `check_grid_size`, `check_degree`.
+- ``KAN(widths, grid_size, degree, ...)``: `check_widths`, `check_grid_size`, `check_degree`,
+  then `check_parameter_count` on the built model's parameter count.
+- ``MLP(widths, ...)``: `check_parameter_count` only, because an MLP matched to a KAN's
+  parameter count may need layers wider than ``max_width``.
 - ``KANLayer(in_features, out_features, grid_size, degree, ...)``: `check_widths` on
   ``[in_features, out_features]``, `check_grid_size`, `check_degree`.
 - grid refinement to a new grid size: `check_grid_size`.
@@ -29,6 +32,7 @@ __all__ = [
     "Limits",
     "check_degree",
     "check_grid_size",
+    "check_parameter_count",
     "check_samples",
     "check_steps",
     "check_widths",
@@ -49,6 +53,9 @@ class Limits:
         Maximum number of nodes in any layer, including the input and output layers.
     max_depth : int
         Maximum number of KAN layers, that is ``len(widths) - 1``.
+    max_parameters : int
+        Maximum number of trainable parameters of one model, KAN or MLP. The largest KAN
+        within the other caps, widths ``[10] * 7`` with G = 200 and k = 5, has about 127,000.
     max_samples : int
         Maximum number of generated samples in one dataset (train and test together).
     max_steps_per_tick : int
@@ -79,6 +86,7 @@ class Limits:
     max_degree: int = 5
     max_width: int = 10
     max_depth: int = 6
+    max_parameters: int = 200_000
     max_samples: int = 5000
     max_steps_per_tick: int = 200
     max_formula_length: int = 200
@@ -218,3 +226,18 @@ def check_steps(n_steps: int, limits: Limits = LIMITS) -> None:
     """
     value = _check_int(n_steps, "n_steps")
     _check_range(value, "n_steps", 1, limits.max_steps_per_tick, "Train in shorter slices.")
+
+
+def check_parameter_count(n_parameters: int, limits: Limits = LIMITS) -> None:
+    """Raise unless a model's trainable parameter count is in ``[1, limits.max_parameters]``.
+
+    Raises
+    ------
+    TypeError
+        If `n_parameters` is not an integer.
+    ValueError
+        If `n_parameters` is below 1 or above the cap.
+    """
+    value = _check_int(n_parameters, "The parameter count")
+    hint = "Use a narrower or shallower model, or a coarser grid."
+    _check_range(value, "The parameter count", 1, limits.max_parameters, hint)

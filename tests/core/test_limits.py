@@ -9,6 +9,7 @@ from kan_core.limits import (
     Limits,
     check_degree,
     check_grid_size,
+    check_parameter_count,
     check_samples,
     check_steps,
     check_widths,
@@ -129,3 +130,21 @@ def test_numpy_integers_accepted():
     np = pytest.importorskip("numpy")
     check_grid_size(np.int64(5))
     check_widths([np.int32(2), np.int64(3), 1])
+
+
+def test_parameter_count_bounds():
+    check_parameter_count(1)
+    check_parameter_count(200_000)
+    message = "The parameter count must be at most 200,000; received 200,001"
+    with pytest.raises(ValueError, match=message):
+        check_parameter_count(200_001)
+    with pytest.raises(ValueError, match="at least 1; received 0"):
+        check_parameter_count(0)
+
+
+def test_largest_kan_within_parameter_cap():
+    # Per edge: G + k spline coefficients, two scales and four symbolic parameters a, b, c, d.
+    n_layers = LIMITS.max_depth
+    edges_per_layer = LIMITS.max_width**2
+    per_edge = LIMITS.max_grid_size + LIMITS.max_degree + 2 + 4
+    check_parameter_count(n_layers * edges_per_layer * per_edge)
