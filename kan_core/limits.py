@@ -1,12 +1,12 @@
 """Caps on the work one session may request.
 
-KAN Explorer may be hosted as a public site where many sessions share one small CPU. So every
-entry point that sizes a model, a dataset or a training slice checks the request against one
-frozen `Limits` value before doing any work. The check functions raise `ValueError` (or
+KAN Explorer may be hosted as a public site where many sessions share one small CPU. So an
+entry point that sizes a model, a dataset or a training slice should check the request against
+one frozen `Limits` value before doing any work. The check functions raise `ValueError` (or
 `TypeError` for a value that is not an integer) with the requirement and the received value,
 in plain sentences that the app can show as they are.
 
-Which entry point calls which check:
+Which check each entry point is meant to call:
 
 - ``KAN(widths, grid_size, degree, ...)``: `check_widths`, `check_grid_size`, `check_degree`,
   then `check_parameter_count` on the built model's parameter count.
@@ -19,6 +19,9 @@ Which entry point calls which check:
 - ``Trainer.step(n)``: `check_steps`.
 - ``kan_core.expressions.parse_expression`` and ``kan_core.tabular.load_csv`` read the formula
   and CSV caps themselves.
+
+NOTE: `parse_expression`, `load_csv` and `make_dataset` enforce their caps. Check that the other
+entry points above call theirs before relying on a cap.
 """
 
 from __future__ import annotations
