@@ -12,6 +12,13 @@ st.set_page_config(page_title="KAN Explorer", page_icon=":material/hub:", layout
 
 PAGES = [
     st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page(
+        "views/grids.py",
+        title="Grids",
+        icon=":material/grid_on:",
+        url_path="grids",
+        help="Refine a grid mid-training, adapt it to the data, learn phase by phase without forgetting, and reproduce the G^-4 scaling law.",
+    ),
 ]
 
 # Home builds its links from this list, so the menu and the links always agree.
