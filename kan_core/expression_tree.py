@@ -161,7 +161,8 @@ def _full(value: float) -> Callable[[torch.Tensor], torch.Tensor]:
 
 def _column(index: int) -> Callable[[torch.Tensor], torch.Tensor]:
     def select(inputs: torch.Tensor) -> torch.Tensor:
-        return inputs[:, index]
+        # A copy, so the values of the formula "x" never share memory with the inputs.
+        return inputs[:, index].clone()
 
     return select
 

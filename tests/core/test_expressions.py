@@ -140,6 +140,13 @@ def test_output_dtype_follows_input(dtype):
         assert values.shape == (7, 1)
 
 
+def test_output_does_not_alias_inputs():
+    inputs = grid(5)
+    values = evaluate("x", inputs)
+    values += 1.0
+    torch.testing.assert_close(inputs, grid(5), rtol=0, atol=0)
+
+
 def test_expression_is_frozen():
     expression = parse_expression("x")
     with pytest.raises(AttributeError):
