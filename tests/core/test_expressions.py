@@ -186,7 +186,7 @@ def test_error_column_is_one_based():
 
 
 def test_error_column_counts_typed_carets():
-    # "x^2 + q" becomes "x**2 + q" before parsing; the column must still point at q.
+    # "x^2 + q" becomes "x**2 + q" before parsing, and the column must still point at q.
     with pytest.raises(ExpressionError, match="'q' at column 7") as info:
         parse_expression("x^2 + q")
     assert info.value.column == 7
@@ -287,7 +287,7 @@ POINTS = torch.tensor(
 
 @settings(derandomize=True, max_examples=200, deadline=None)
 @given(FORMULAS)
-def test_torch_matches_sympy_on_random_formulas(text):
+def test_torch_agrees_with_sympy(text):
     try:
         expression = parse_expression(text, ("x", "y"))
     except ExpressionError as err:
@@ -322,7 +322,7 @@ TOKENS = [
 
 @settings(derandomize=True, max_examples=300, deadline=None)
 @given(st.text(alphabet="xy0123456789.+-*/^(),e pisnoqrtabmxlg", max_size=40))
-def test_random_text_only_raises_expression_error(text):
+def test_random_text_raises_expression_error(text):
     try:
         expression = parse_expression(text, ("x", "y"))
     except ExpressionError as err:
@@ -335,7 +335,7 @@ def test_random_text_only_raises_expression_error(text):
 @pytest.mark.filterwarnings("error::SyntaxWarning")
 @settings(derandomize=True, max_examples=300, deadline=None)
 @given(st.text(max_size=250) | st.lists(st.sampled_from(TOKENS), max_size=80).map("".join))
-def test_random_tokens_only_raise_expression_error(text):
+def test_random_tokens_raise_expression_error(text):
     # Any text at all, and near-formulas built from tokens, either parse or raise
     # ExpressionError with a message, never another exception or a SyntaxWarning.
     try:
@@ -359,7 +359,8 @@ NUMPY_REFERENCE = {
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_function_matches_numpy(name):
-    # arccosh is defined from 1 up; the others are checked on both sides of 0 where defined.
+    # arccosh is defined from 1 up. Every other function is defined on (0, 1), so x and 1 - x
+    # stay inside its domain.
     low, high = (1.05, 3.0) if name in ("arccosh", "acosh") else (0.05, 0.95)
     x = grid(13, low, high)
     other = 1.0 - x
