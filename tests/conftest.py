@@ -40,6 +40,18 @@ def _seed_torch():
     yield
 
 
+def pytest_configure(config):
+    """Run torch on one intra-op thread, as the app does.
+
+    The tests do small tensor work on a shared 2-core machine, where torch's default threads
+    spin against each other: the B-spline error sweep ran about 50 times slower with them
+    under load than with one thread.
+    """
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture
 def open_page():
     """Return a function that runs the app on one page in Streamlit's AppTest.

@@ -121,7 +121,7 @@ def target_select(
         Widget key and URL parameter name.
     targets : mapping of str to Target
         Presets in menu order, such as ``kan_core.targets.targets_with_inputs(1)``. The
-        menu shows each preset's ``name``, and the URL stores that name, because Streamlit
+        menu shows each preset's ``label``, and the URL stores that label, because Streamlit
         binds a select box by its displayed label.
     value : str, optional
         Key of the default preset; the first one when omitted.
@@ -132,7 +132,7 @@ def target_select(
         label,
         options,
         index=index,
-        format_func=lambda name: getattr(targets[name], "name", name),
+        format_func=lambda name: getattr(targets[name], "label", name),
         key=key,
         bind=BIND,
         help="Function that the samples are drawn from.",

@@ -1,10 +1,11 @@
-"""Helpers for browser tests: wait for Streamlit, check for exceptions, save screenshots.
+"""Helpers for browser tests: wait for Streamlit, check for exceptions, read widgets, save screenshots.
 
 - `open_app` loads a URL and waits for the first script run. `wait_for_rerun` waits after
   an interaction. Both fail the test if Streamlit shows an exception box.
 - `save_screenshot` writes ``artifacts/screenshots/<name>.png`` (the folder is git-ignored).
   Look at the pictures, because layout bugs show there first.
 - `plotly_trace_counts` returns the number of traces of each Plotly chart on the page.
+- `slider_thumb` and `slider_value` find a slider by widget key and read its value.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ EXCEPTION_BOX = '[data-testid="stException"]'
 APP_ROOT = '[data-testid="stApp"]'
 FIRST_ELEMENT = '[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]'
 PLOTLY_CHART = ".js-plotly-plot"
+MAIN_BLOCK = '[data-testid="stMain"]'
+MAX_SCREENSHOT_HEIGHT = 6000
 
 
 def assert_no_exception(page) -> None:
@@ -70,10 +73,30 @@ def open_app(page, url: str, timeout_ms: int = RERUN_TIMEOUT_MS) -> None:
 
 
 def save_screenshot(page, name: str, *, full_page: bool = True) -> Path:
-    """Save a PNG of the page as ``artifacts/screenshots/<name>.png`` and return its path."""
+    """Save a PNG of the page as ``artifacts/screenshots/<name>.png`` and return its path.
+
+    Streamlit scrolls inside its main block rather than the document, so Playwright's own
+    full-page mode shows only the viewport. With `full_page`, the viewport is stretched to
+    the main block's height (at most `MAX_SCREENSHOT_HEIGHT`) for the picture and restored.
+    """
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
+    viewport = page.viewport_size
+    if full_page and viewport is not None:
+        height = page.evaluate(
+            "selector => (document.querySelector(selector) || document.body).scrollHeight",
+            MAIN_BLOCK,
+        )
+        page.set_viewport_size(
+            {"width": viewport["width"], "height": min(max(height, viewport["height"]), MAX_SCREENSHOT_HEIGHT)}
+        )
+        # Plotly redraws its charts on resize; give it a moment before the picture.
+        page.wait_for_timeout(500)
+    try:
+        page.screenshot(path=str(path))
+    finally:
+        if viewport is not None:
+            page.set_viewport_size(viewport)
     return path
 
 
@@ -83,3 +106,17 @@ def plotly_trace_counts(page) -> list[int]:
         "selector => Array.from(document.querySelectorAll(selector), plot => (plot.data || []).length)",
         PLOTLY_CHART,
     )
+
+
+def slider_thumb(page, key: str, index: int = 0):
+    """Return the focusable range input of the slider with widget key `key`.
+
+    Streamlit draws each thumb as a hidden ``<input type="range">``. Focus it and press
+    ArrowRight or ArrowLeft to move the slider by one step, as a keyboard user would.
+    """
+    return page.locator(f'.st-key-{key} input[type="range"]').nth(index)
+
+
+def slider_value(page, key: str, index: int = 0) -> float:
+    """Return the current value of a slider thumb, read from its range input."""
+    return float(slider_thumb(page, key, index).input_value())

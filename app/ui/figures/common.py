@@ -13,6 +13,7 @@ __all__ = [
     "AXIS_FONT_SIZE",
     "FONT_SIZE",
     "INK",
+    "TICK_FONT_SIZE",
     "PLOTLY_CONFIG",
     "ACCENT",
     "sequence_colors",
@@ -23,6 +24,7 @@ __all__ = [
 # Sizes in CSS pixels, chosen to stay legible from the back of a lecture room.
 FONT_SIZE = 17
 AXIS_FONT_SIZE = 18
+TICK_FONT_SIZE = 15
 
 INK = "#212529"
 """Colour of sums, targets and other reference curves."""
@@ -98,8 +100,13 @@ def style_figure(
         legend=legend,
         hoverlabel={"font": {"size": FONT_SIZE}},
     )
-    fig.update_xaxes(title_font={"size": AXIS_FONT_SIZE}, zeroline=False)
-    fig.update_yaxes(title_font={"size": AXIS_FONT_SIZE}, zeroline=False)
+    axis_style = {
+        "title_font": {"size": AXIS_FONT_SIZE},
+        "tickfont": {"size": TICK_FONT_SIZE},
+        "zeroline": False,
+    }
+    fig.update_xaxes(**axis_style)
+    fig.update_yaxes(**axis_style)
     # Subplot titles are annotations placed in paper coordinates; labels that builders pin
     # to data coordinates keep their own size.
     fig.update_annotations(selector={"xref": "paper"}, font={"size": AXIS_FONT_SIZE})

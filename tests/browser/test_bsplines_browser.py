@@ -1,0 +1,89 @@
+"""The B-splines page in headless Chromium: it loads, draws, redraws and reads its URL."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from browser_helpers import (
+    open_app,
+    plotly_trace_counts,
+    save_screenshot,
+    slider_thumb,
+    slider_value,
+    wait_for_rerun,
+)
+
+pytestmark = pytest.mark.browser
+
+CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+
+
+def _basis_trace_count(page) -> int:
+    # Chart traces of the basis figure: one per basis, plus sum, knots and non-zero count.
+    page.locator(CHART).first.wait_for()
+    return plotly_trace_counts(page)[0] - 3
+
+
+def test_home_lists_bsplines_page(app_url, page):
+    open_app(page, app_url)
+
+    link = page.locator('[data-testid="stPageLink"]').filter(has_text="B-splines")
+    assert link.count() == 1
+    save_screenshot(page, "home")
+
+
+def test_bsplines_page_draws_basis_chart(app_url, page):
+    open_app(page, f"{app_url}/bsplines")
+
+    # Defaults: G = 5 intervals, degree 3, extension on, so G + k = 8 bases.
+    assert _basis_trace_count(page) == 8
+    save_screenshot(page, "bsplines_basis")
+
+
+def test_degree_slider_arrow_key_redraws(app_url, page):
+    open_app(page, f"{app_url}/bsplines")
+    assert _basis_trace_count(page) == 8
+
+    thumb = slider_thumb(page, "bs_degree")
+    thumb.focus()
+    thumb.press("ArrowRight")
+    wait_for_rerun(page)
+
+    assert slider_value(page, "bs_degree") == 4
+    assert _basis_trace_count(page) == 9
+    assert parse_qs(urlparse(page.url).query).get("bs_degree") == ["4"]
+
+
+def test_query_params_set_widgets(app_url, page):
+    open_app(page, f"{app_url}/bsplines?bs_degree=2&bs_grid_size=7")
+
+    assert slider_value(page, "bs_degree") == 2
+    assert slider_value(page, "bs_grid_size") == 7
+    assert _basis_trace_count(page) == 9
+
+
+def test_invalid_knots_keep_previous(app_url, page):
+    open_app(page, f"{app_url}/bsplines?bs_knots=-1,0,0.5,1")
+    knots_input = page.locator(".st-key-bs_knots input")
+
+    knots_input.fill("-1, 0.5, 0, 1")
+    knots_input.press("Enter")
+    wait_for_rerun(page)
+
+    error = page.locator('[data-testid="stAlertContentError"]')
+    assert "non-decreasing" in error.inner_text()
+    assert knots_input.input_value() == "-1,0,0.5,1"
+    save_screenshot(page, "bsplines_invalid_knots")
+
+
+@pytest.mark.parametrize(
+    "section, charts",
+    [("Knots", 1), ("Coefficients", 1), ("Fit+a+target", 2)],
+)
+def test_each_section_renders(app_url, page, section, charts):
+    open_app(page, f"{app_url}/bsplines?bs_section={section}")
+
+    page.locator(CHART).nth(charts - 1).wait_for()
+    assert len(plotly_trace_counts(page)) == charts
+    save_screenshot(page, f"bsplines_{section.replace('+', '_').lower()}")
