@@ -24,19 +24,31 @@ from torch import nn
 from torch.nn import functional as F
 
 from kan_core.bspline import extend_grid, uniform_grid, validate_knots
-from kan_core.local_basis import local_basis_padded, pad_knots
+from kan_core.local_basis import (
+    PowerTable,
+    locate,
+    local_basis_padded,
+    pad_knots,
+    kan_layer_sum,
+    power_table,
+)
 
-__all__ = ["KANLayer", "BASE_ACTIVATIONS", "DENSE_MAX_BASES"]
+__all__ = ["KANLayer", "BASE_ACTIVATIONS"]
 
 BASE_ACTIVATIONS = ("silu", None)
 
-DENSE_MAX_BASES = 64
-"""Largest number of bases per edge (G + k) for which the spline sum uses a dense matmul.
+def _end_interval(knots: torch.Tensor, degree: int) -> torch.Tensor:
+    n_basis = knots.shape[1] - degree - 1
+    nonempty = knots[:, 1 : n_basis + 1] > knots[:, :n_basis]
+    positions = torch.arange(n_basis, device=knots.device).expand_as(nonempty)
+    return torch.where(nonempty, positions, -1).max(dim=1).values
 
-Both strategies start from the same k + 1 local values. The dense one scatters them into a
-(batch, in, G + k) matrix and multiplies it with the coefficients in one BLAS call; the gather one
-looks up the k + 1 coefficients of each window, whose backward pass is a scatter-add.
-"""
+
+def _is_current(key: tuple | None, tensor: torch.Tensor) -> bool:
+    # A cache key stores the tensor itself and its in-place version counter. Keeping the
+    # tensor alive means no other tensor can take its id, and load_state_dict or any other
+    # in-place write bumps the version.
+    return key is not None and key[0] is tensor and key[1] == tensor._version
 
 
 def _check_positive_int(name: str, value: int) -> None:
@@ -152,6 +164,7 @@ class KANLayer(nn.Module):
         ]
 
         self._knot_cache_key: tuple | None = None
+        self._cache: tuple = ()
         self._symbolic_cache_key: tuple | None = None
         self._symbolic_edges: list[tuple[int, int]] = []
 
@@ -213,20 +226,15 @@ class KANLayer(nn.Module):
             self.coef.data = coef.detach().to(dtype=dtype, device=device).clone()
         self._knot_cache_key = None
 
-    def _knot_cache(self) -> tuple[torch.Tensor, torch.Tensor]:
-        # Padded knots and the closing interval depend only on the knots. The key changes when
-        # the buffer is replaced (set_grid, .to()) or written in place (load_state_dict).
-        key = (id(self.knots), self.knots._version)
-        if key != self._knot_cache_key:
+    def _knot_cache(self) -> tuple[torch.Tensor, torch.Tensor, PowerTable]:
+        # Everything derived from the knots is rebuilt only when the key changes: when the
+        # buffer is replaced (set_grid, .to()) or written in place (load_state_dict).
+        if not _is_current(self._knot_cache_key, self.knots):
             knots = self.knots.contiguous()
-            n_basis = knots.shape[1] - self.degree - 1
-            nonempty = knots[:, 1 : n_basis + 1] > knots[:, :n_basis]
-            positions = torch.arange(n_basis, device=knots.device).expand_as(nonempty)
-            self._end_interval = torch.where(nonempty, positions, -1).max(dim=1).values
-            self._padded_knots = pad_knots(knots, self.degree)
-            self._contiguous_knots = knots
-            self._knot_cache_key = key
-        return self._contiguous_knots, self._padded_knots
+            self._cache = (knots, pad_knots(knots, self.degree), power_table(knots, self.degree))
+            self._end_interval = _end_interval(knots, self.degree)
+            self._knot_cache_key = (self.knots, self.knots._version)
+        return self._cache
 
     def local_basis(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Evaluate the k + 1 non-zero bases of each input (see `kan_core.local_basis`).
@@ -240,7 +248,7 @@ class KANLayer(nn.Module):
         values : Tensor, shape (batch, in_features, k + 1)
         start : Tensor of int64, shape (batch, in_features)
         """
-        knots, padded = self._knot_cache()
+        knots, padded, _ = self._knot_cache()
         return local_basis_padded(x, knots, padded, self._end_interval, self.degree)
 
     def dense_basis(self, x: torch.Tensor) -> torch.Tensor:
@@ -284,24 +292,9 @@ class KANLayer(nn.Module):
         Tensor, shape (batch, out_features)
         """
         self._check_input(x)
-        k = self.degree
-        values, start = self.local_basis(x)
-
-        # (in, out, n) -> (in, n + 2k, out) rows that line up with the padded basis columns.
-        weight = self.coef * (self.scale_spline * self.spline_mask).unsqueeze(-1)
-        weight = F.pad(weight, (k, k)).transpose(1, 2)
-        if self.n_basis <= DENSE_MAX_BASES:
-            basis = self._scatter_padded(values, start)
-            out = basis.reshape(x.shape[0], -1) @ weight.reshape(-1, self.out_features)
-        else:
-            rows = start + k + torch.arange(self.in_features, device=x.device) * (self.n_basis + 2 * k)
-            rows = rows.unsqueeze(-1) + torch.arange(k + 1, device=x.device)
-            window = F.embedding(rows, weight.reshape(-1, self.out_features))  # (batch, in, k+1, out)
-            out = torch.einsum("bis,biso->bo", values, window)
-
-        base = self._base(x)
-        if base is not None:
-            out = out + base @ (self.scale_base * self.spline_mask)
+        _, _, table = self._knot_cache()
+        scale_base = self.scale_base if self.base_activation is not None else None
+        out = kan_layer_sum(x, table, self.coef, self.scale_spline, scale_base, self.spline_mask)
 
         edges = self._active_symbolic_edges()
         if edges:
@@ -310,13 +303,34 @@ class KANLayer(nn.Module):
                 out[:, j] += self._symbolic_edge(x[:, i], i, j)
         return out
 
+    def _spline_terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # On its knot interval each edge's spline is a polynomial of degree k in u = x - t_j.
+        # Its k + 1 power coefficients are the coefficient window c_{j-k..j} times the basis
+        # polynomials of the interval, so one gather of (k + 1) x out numbers per point and
+        # input replaces the de Boor recursion. Measured against the local recursion followed by a
+        # dense (batch, in, G + k) matmul in bench/bench_training.py.
+        knots, _, table = self._knot_cache()
+        k = self.degree
+        rows, u = locate(x.t().contiguous(), table)  # (in, batch)
+        powers = torch.pow(u.clamp(0.0, table.max_width).unsqueeze(-1), table.exponents)
+
+        local = self._local_coefficients(table)
+        n_rows = local.shape[1] // (k + 1)
+        flat = local.view(self.in_features * n_rows, (k + 1) * self.out_features)
+        window = F.embedding(rows + table.row_offsets, flat)
+        return powers, window.view(self.in_features, x.shape[0], k + 1, self.out_features)
+
+    def _local_coefficients(self, table: PowerTable) -> torch.Tensor:
+        # Power coefficients of every edge on every table row, (in, rows * (k + 1), out).
+        weight = self.coef * (self.scale_spline * self.spline_mask).unsqueeze(-1)
+        return torch.bmm(table.coef_map, weight.transpose(1, 2))
+
     def _active_symbolic_edges(self) -> list[tuple[int, int]]:
         # Recomputed only when the mask is replaced or written to, so the common case with no
         # symbolic edge costs one tuple comparison per forward pass.
-        key = (id(self.symbolic_mask), self.symbolic_mask._version)
-        if key != self._symbolic_cache_key:
+        if not _is_current(self._symbolic_cache_key, self.symbolic_mask):
             self._symbolic_edges = [tuple(ij) for ij in self.symbolic_mask.nonzero().tolist()]
-            self._symbolic_cache_key = key
+            self._symbolic_cache_key = (self.symbolic_mask, self.symbolic_mask._version)
         return self._symbolic_edges
 
     def _symbolic_edge(self, x_i: torch.Tensor, i: int, j: int) -> torch.Tensor:
@@ -349,9 +363,8 @@ class KANLayer(nn.Module):
             Their sum is `edge_outputs`.
         """
         self._check_input(x)
-        basis = self.dense_basis(x)
-        spline = torch.einsum("bin,ion->bio", basis, self.coef)
-        spline = spline * (self.scale_spline * self.spline_mask)
+        powers, window = self._spline_terms(x)
+        spline = torch.einsum("ibp,ibpo->bio", powers, window)
         base = self._base(x)
         if base is None:
             base = torch.zeros_like(spline)
