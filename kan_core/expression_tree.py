@@ -219,7 +219,11 @@ class TreeBuilder:
             return self.call(node)
         default = f"'{type(node).__name__}' is not supported in formulas"
         reason = _REJECTED_NODES.get(type(node), default)
-        raise self.error(node, reason + " ({at}).")
+        raise self.error(
+            node,
+            f"{reason} ({{at}}). Use only numbers, variables, + - * / ^ and functions "
+            f"such as sin(x).",
+        )
 
     def constant(self, node: ast.AST, to_sympy: Callable[[], sympy.Expr], value: float) -> Built:
         self.check_constant(node, value)

@@ -76,6 +76,7 @@ _WORD = re.compile(r"(?<![0-9A-Za-z._])[A-Za-z][A-Za-z0-9]*")
 _NUMBER_THEN_NAME = re.compile(
     r"(?<![A-Za-z0-9.])(?>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)[A-Za-z]\w*"
 )
+_CONDITION_KEYWORDS = frozenset({"if", "else", "and", "or", "not"})
 _VARIABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,15}")
 
 
@@ -246,12 +247,17 @@ def _check_text(text: str, limits: Limits) -> None:
         )
 
     for match in _WORD.finditer(text):
-        if keyword.iskeyword(match.group()):
-            raise ExpressionError(
-                f"'{match.group()}' at column {match.start() + 1} is a Python keyword, and "
-                f"keywords are not supported in formulas.",
-                match.start() + 1,
-            )
+        word = match.group()
+        if not keyword.iskeyword(word):
+            continue
+        hint = ""
+        if word in _CONDITION_KEYWORDS:
+            hint = " For a piecewise formula, use min, max, abs or sign."
+        raise ExpressionError(
+            f"'{word}' at column {match.start() + 1} is a Python keyword, and keywords are not "
+            f"supported in formulas.{hint}",
+            match.start() + 1,
+        )
 
     for index, char in enumerate(text):
         if char in _ALLOWED_CHARACTERS:

@@ -23,7 +23,7 @@ REJECTION_SECONDS = 0.05
 
 HOSTILE = [
     # Attribute access, dunder names, imports and other statements.
-    ("x.real", "Attribute access"),
+    ("x.real", "Attribute access .*Use only numbers, variables"),
     ("(1).real", "Attribute access"),
     ("x.__class__", "Character '_' at column 3"),
     ("x.__class__.__bases__", "Character '_'"),
@@ -104,7 +104,7 @@ HOSTILE = [
     # Generators, async, conditionals, comparisons, boolean and bitwise operators.
     ("(yield x)", "'yield' at column 2"),
     ("await x", "'await' at column 1"),
-    ("x if x else 1", "'if' at column 3"),
+    ("x if x else 1", "'if' at column 3 .*use min, max, abs or sign"),
     ("x < 1", "Character '<' at column 3"),
     ("x == 1", "Character '=' at column 3"),
     ("x is x", "'is' at column 3"),
@@ -215,11 +215,13 @@ def test_parse_runs_no_eval_exec_or_compile(monkeypatch):
         raise AssertionError(f"called with {args!r}")
 
     # Lazy imports inside sympy run exec through the import system, so import them first.
+    valid = "sin(pi*x)^2 + max(x, y) / sqrt(abs(y) + 1)"
     _warm_up()
+    parse_expression(valid, ("x", "y"))
     monkeypatch.setattr(builtins, "compile", ast_only_compile)
     monkeypatch.setattr(builtins, "eval", forbidden)
     monkeypatch.setattr(builtins, "exec", forbidden)
-    expression = parse_expression("sin(pi*x)^2 + max(x, y) / sqrt(abs(y) + 1)", ("x", "y"))
+    expression = parse_expression(valid, ("x", "y"))
     assert expression.sympy_expr.free_symbols != set()
     for text, _ in HOSTILE:
         with pytest.raises(ExpressionError):
