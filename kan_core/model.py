@@ -222,10 +222,11 @@ def match_mlp_width(
     Returns
     -------
     int
-        Width >= 1. Adding one unit of width adds about in + out + 1 + 2 * (depth - 1) * width
-        parameters, so the closest count is within 10% of the target whenever the target is
-        large compared with that step. Tiny targets can miss by more: a [1, 1, 1] KAN with
-        G = 3 has 16 parameters, and the closest depth-2 MLP (width 2) has 13.
+        Width >= 1 whose count is closest to the target. The closest count lies within half
+        a width step of the target, and one step adds in + out + 1 + (depth - 1)(2 w + 2)
+        parameters at width w, so the count is within 10% whenever a step is at most 20% of
+        the target. Tiny targets can miss by more: a [1, 1, 1] KAN with G = 3 has 16
+        parameters, and the closest depth-2 MLP (width 2) has 13.
     """
     if isinstance(target_params, bool) or not isinstance(target_params, int):
         raise TypeError(f"target_params must be an int, got {type(target_params).__name__}")
