@@ -60,6 +60,14 @@ class TargetChoice:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
+_MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>$~:")
+
+
+def _plain(text: str) -> str:
+    """Escape Markdown in text from an uploaded file, so a column name cannot become a link."""
+    return "".join("\\" + char if char in _MARKDOWN_SPECIALS else char for char in text)
+
+
 def _last_valid_key(prefix: str) -> str:
     return f"{prefix}__last_valid_target"
 
@@ -230,7 +238,7 @@ def _upload_choice(prefix: str, n_inputs: int, grid_range: Sequence[float]) -> T
 
     x, y, dropped = select_columns(table, inputs, output)
     x_scaled, scaling = rescale_inputs(x, (float(grid_range[0]), float(grid_range[1])))
-    notes = [f"{upload.name}: {len(x):,} rows used."]
+    notes = [f"{_plain(upload.name)}: {len(x):,} rows used."]
     skipped = dict(table.skipped_rows) | dropped
     if skipped:
         reasons = ", ".join(f"{count:,} with {reason}" for reason, count in skipped.items())
@@ -238,8 +246,8 @@ def _upload_choice(prefix: str, n_inputs: int, grid_range: Sequence[float]) -> T
     for column, name in enumerate(inputs):
         low, high = scaling.input_min[column].item(), scaling.input_max[column].item()
         notes.append(
-            f"Input {name!r} in [{low:.4g}, {high:.4g}] is rescaled onto "
-            f"[{grid_range[0]:g}, {grid_range[1]:g}]."
+            f"Input {_plain(name)} runs from {low:.4g} to {high:.4g} and is rescaled to run "
+            f"from {grid_range[0]:g} to {grid_range[1]:g}, the grid range."
         )
     label = f"{output} from {', '.join(inputs)} ({upload.name})"
     return TargetChoice(UPLOAD, label, "", None, samples=(x_scaled, y), notes=tuple(notes))

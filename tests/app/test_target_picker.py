@@ -134,7 +134,18 @@ def test_picker_csv_upload_trains_on_rows(picker):
     assert not picker.error
     assert picker.session_state["source"] == "csv"
     captions = " ".join(element.value for element in picker.caption)
-    assert "rescaled onto [-1, 1]" in captions
+    assert "rescaled to run from -1 to 1, the grid range" in captions
+
+
+def test_picker_csv_column_names_are_escaped(picker):
+    content = b"[a](http://127.0.0.1/x),y\n" + b"".join(f"{i},{2 * i}\n".encode() for i in range(20))
+    picker.selectbox(key="tp_target").set_value("csv").run()
+    picker.file_uploader(key="tp_csv").upload("data.csv", content, "text/csv")
+    picker.run()
+
+    captions = " ".join(element.value for element in picker.caption)
+    assert not picker.exception
+    assert r"\[a\]\(http" in captions
 
 
 def test_picker_header_only_csv_keeps_last_target(picker):
