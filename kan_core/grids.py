@@ -89,8 +89,8 @@ def refine(
         layer. Sizes smaller than the current one are allowed, but then the fit only
         approximates the old function.
     samples : Tensor, shape (batch, in_features), optional
-        Inputs of the layer or the model. Their values inside each grid join the fit points,
-        so the function is also kept where the data lie.
+        Inputs of the layer or the model. They join the fit points after clamping to each
+        layer's grid, so the fit weighs the function more where the data lie.
 
     Returns
     -------
@@ -102,6 +102,8 @@ def refine(
     ValueError
         If a grid size is below 1, the number of sizes differs from the number of layers, or
         the samples have the wrong shape or non-finite values.
+    TypeError
+        If a grid size is not an int or the object is neither a KAN nor a KANLayer.
 
     Notes
     -----
@@ -112,9 +114,10 @@ def refine(
     the grid, so the function there is not kept.
     """
     if isinstance(model_or_layer, KANLayer):
-        sizes = _sizes_per_layer(new_grid_size, 1)
-        layer_inputs = [None if samples is None else _check_samples(samples, model_or_layer)]
-        _refine_layer(model_or_layer, sizes[0], layer_inputs[0])
+        size = _sizes_per_layer(new_grid_size, 1)[0]
+        if samples is not None:
+            _check_samples(samples, model_or_layer)
+        _refine_layer(model_or_layer, size, samples)
         return model_or_layer
     if not isinstance(model_or_layer, KAN):
         raise TypeError(f"refine needs a KAN or a KANLayer, got {type(model_or_layer).__name__}")
