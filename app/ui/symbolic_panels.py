@@ -7,6 +7,7 @@ the page draws it again.
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -223,12 +224,11 @@ def formula_panel() -> None:
         st.warning(f"The formula is out of date, because {error}. Snap the remaining edges again.")
         return
 
-    trainer = session.LIVE.trainers[session.MAIN]
-    network_rmse = trainer.history["test_rmse"][-1] if trainer.history["test_rmse"] else float("nan")
+    network_rmse = math.sqrt(session.LIVE.trainers[session.MAIN].evaluate()["test_loss"])
     st.latex(f"f(x, y) \\approx {latex}")
     formula_column, network_column = st.columns(2)
-    formula_column.metric("Test RMSE of the formula", f"{rmse:.3g}" if np.isfinite(rmse) else "undefined")
-    network_column.metric("Test RMSE of the network", f"{network_rmse:.3g}")
+    formula_column.metric("Test RMSE of the formula", f"{rmse:.4g}" if np.isfinite(rmse) else "undefined")
+    network_column.metric("Test RMSE of the network now", f"{network_rmse:.4g}")
     st.caption(
         f"Numbers are rounded to 4 decimals after expanding, at step {session.LIVE.step_count:,}. "
         "Copy the sympy expression with the button at the right of the box:"

@@ -27,7 +27,7 @@ MAX_HIDDEN_WIDTH = 6
 MAX_LAYERS = 3
 LEARNING_RATES = [1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 STRENGTHS = [0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2]
-PRUNE_THRESHOLDS = [1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
+PRUNE_THRESHOLDS = [1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
 
 
 def _parse_widths(text: str) -> list[int]:
@@ -103,7 +103,7 @@ with model_column:
         st.error(f"{error} Still using {', '.join(map(str, widths))}.")
     grid_size = controls.grid_size_slider("sy_grid", value=5, min_value=3, max_value=20)
     lr = st.select_slider(
-        "Learning rate (Adam)", options=LEARNING_RATES, value=1e-2, key="sy_lr", bind=BIND,
+        "Learning rate (Adam)", options=LEARNING_RATES, value=3e-2, key="sy_lr", bind=BIND,
         help="Step size of the optimiser; changing it keeps the models and their history.",
     )
     seed = controls.seed_input("sy_seed")
