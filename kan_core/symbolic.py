@@ -331,6 +331,13 @@ def rank_candidates(
         and ties go to the lower complexity, then to the library order (so an
         exact sine lists ``sin`` before the equivalent ``cos``). Candidates
         undefined on the samples for every searched ``(b, c)`` are left out.
+
+    Notes
+    -----
+    NOTE: the fits run thousands of small tensor ops. On a busy 2-core
+    machine, torch 2.13 with 2 intra-op threads ran them 10 to 40 times
+    slower than with ``torch.set_num_threads(1)`` (bench/bench_symbolic.py),
+    because ops such as ``sin`` on 1000 values already wake the second thread.
     """
     names = list(LIBRARY) if names is None else list(names)
     for name in names:

@@ -16,8 +16,8 @@ from torch import Tensor
 
 __all__ = ["SearchSpace", "search_space", "grid_search", "polish"]
 
-# Points per block in the grid search, so memory stays near 10 MB a tensor.
-_BLOCK_ELEMENTS = 1 << 20
+# Elements per block of the grid search: 512 KB per float64 tensor.
+_BLOCK_ELEMENTS = 1 << 16
 _ZOOM_POINTS = 11
 _MAX_ITERATIONS = 40
 
@@ -217,6 +217,26 @@ def grid_search(
     return result
 
 
+def _solve_small(matrix: list[list[float]], rhs: list[float]) -> list[float]:
+    """Solve a small dense system by Gaussian elimination with partial pivoting."""
+    size = len(rhs)
+    rows = [matrix[k][:] + [rhs[k]] for k in range(size)]
+    for column in range(size):
+        pivot = max(range(column, size), key=lambda k: abs(rows[k][column]))
+        rows[column], rows[pivot] = rows[pivot], rows[column]
+        if rows[column][column] == 0.0:
+            return [0.0] * size
+        for k in range(column + 1, size):
+            factor = rows[k][column] / rows[column][column]
+            for m in range(column, size + 1):
+                rows[k][m] -= factor * rows[column][m]
+    solution = [0.0] * size
+    for column in reversed(range(size)):
+        total = rows[column][size] - sum(rows[column][m] * solution[m] for m in range(column + 1, size))
+        solution[column] = total / rows[column][column]
+    return solution
+
+
 def polish(
     fn: Callable[[Tensor], Tensor],
     domain: Callable[[Tensor], Tensor],
@@ -276,16 +296,21 @@ def polish(
         # Columns: d/da, d/db, d/dc, d/dd of the model a f(b t + c) + d.
         jacobian = torch.stack([g, params[0] * slope * t, params[0] * slope, torch.ones_like(t)], dim=1)
         jacobian = jacobian[:, mask]
-        normal = jacobian.T @ jacobian
-        gradient = jacobian.T @ residual
-        diagonal = torch.diagonal(normal).clamp(min=1e-12 * float(torch.diagonal(normal).max()) + 1e-300)
+        # Elementwise products instead of a matmul: BLAS may start threads
+        # even for a 4-column product, which costs far more than the product.
+        normal = (jacobian[:, :, None] * jacobian[:, None, :]).sum(dim=0).tolist()
+        gradient = (jacobian * residual[:, None]).sum(dim=0).tolist()
+        largest = max(normal[k][k] for k in range(len(normal)))
+        diagonal = [max(normal[k][k], 1e-12 * largest + 1e-300) for k in range(len(normal))]
 
         improved = False
         while damping < 1e12:
-            system = normal + damping * torch.diag(diagonal)
-            step = torch.linalg.solve(system, -gradient)
+            system = [row[:] for row in normal]
+            for k in range(len(system)):
+                system[k][k] += damping * diagonal[k]
+            step = _solve_small(system, [-value for value in gradient])
             trial = params.clone()
-            trial[mask] += step
+            trial[mask] += torch.tensor(step, dtype=torch.float64)
             trial_error = error(trial)
             if trial_error < current:
                 improved = True

@@ -104,7 +104,7 @@ def test_formula_rejects_wrong_variable_count():
 def test_pipeline_recovers_exp_sin_formula():
     # Seed 0, 1000 samples (800 train), float64, LBFGS throughout:
     # 20 updates with the sparsity penalty, prune, 10 updates, grid 5 -> 10,
-    # 10 updates, auto-snap, 30 updates. bench/bench_symbolic.py times it.
+    # 10 updates, auto-snap, 15 updates. bench/bench_symbolic.py times it.
     from kan_core.pruning import SparsityRegularizer, prune
     from kan_core.targets import TARGETS, make_dataset
     from kan_core.training import Trainer
@@ -139,7 +139,7 @@ def test_pipeline_recovers_exp_sin_formula():
     report = auto_symbolic(model, data.train_input, threshold=0.99)
     assert report.complete
     assert [edge.fit.name for edge in report.snapped] == ["sin", "x^2", "exp"]
-    trainer = train(model, 30, exact=True)
+    trainer = train(model, 15, exact=True)
 
     assert formula(model, ("x", "y"), digits=4) == TARGET_FORMULA
     assert math.sqrt(trainer.evaluate()["test_loss"]) < 1e-6
