@@ -122,7 +122,7 @@ def formula(
     for layer in model.layers:
         outputs: list[sympy.Expr] = [sympy.Integer(0)] * layer.out_features
         for i, j in (layer.symbolic_mask != 0).nonzero().tolist():
-            a, b, c, d = (sympy.Float(float(value)) for value in layer.symbolic_params[i, j])
+            a, b, c, d = (sympy.Float(value) for value in layer.symbolic_params[i, j].tolist())
             term = a * LIBRARY[layer.symbolic_names[i][j]].sympy_fn(b * nodes[i] + c) + d
             mask = float(layer.symbolic_mask[i, j])
             outputs[j] = outputs[j] + (term if mask == 1.0 else sympy.Float(mask) * term)
