@@ -151,7 +151,12 @@ def _knots_after(app) -> np.ndarray:
 
 
 def test_grid_eps_changes_knots(open_page):
-    app = open_page(PAGE, {"gr_section": "Adaptive grids", "gr_ad_grid": "6"})
+    params = {
+        "gr_section": "Adaptive grids",
+        "gr_ad_grid": "6",
+        "gr_ad_inputs": "Clustered: two narrow bands",
+    }
+    app = open_page(PAGE, params)
     spec = _chart(app, "gr_ad_chart")
     np.testing.assert_allclose(
         _values(_traces(spec, "knots before")[0], "x"), np.linspace(-1, 1, 7), atol=1e-12
@@ -171,7 +176,7 @@ def test_grid_eps_changes_knots(open_page):
 
 
 def test_drifted_inputs_counted_outside(open_page):
-    app = open_page(PAGE, {"gr_section": "Adaptive grids", "gr_ad_grid": "6", "gr_ad_inputs": "Drifted: shifted past the right end of the grid"})
+    app = open_page(PAGE, {"gr_section": "Adaptive grids", "gr_ad_grid": "6"})
 
     outside = [metric for metric in app.metric if metric.label == "Inputs outside the grid"]
     before, after = outside[0].value.split(" → ")

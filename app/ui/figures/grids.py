@@ -27,8 +27,30 @@ KAN_COLOR = "#1c7ed6"
 MLP_COLOR = ACCENT
 TEST_COLOR = "#2f9e44"
 _MUTED = "#868e96"
-_PHASE_FILL = "rgba(28, 126, 214, 0.10)"
+_PHASE_FILL = "rgba(28, 126, 214, 0.16)"
 _REFINE_LINE = {"color": _MUTED, "width": 1.5, "dash": "dot"}
+
+
+def _log_ticks(values: Sequence[float]) -> dict:
+    # Plotly labels a log axis that spans less than a decade with bare digits (2, 3, ... 9),
+    # which read as wrong numbers on a projector. Label 1, 2 and 5 of every decade instead.
+    finite = [value for value in values if value is not None and np.isfinite(value) and value > 0]
+    if not finite:
+        return {}
+    low = int(np.floor(np.log10(min(finite))))
+    high = int(np.ceil(np.log10(max(finite))))
+    ticks = [mantissa * 10.0**exponent for exponent in range(low, high + 1) for mantissa in (1, 2, 5)]
+    return {"tickvals": ticks, "ticktext": [f"{tick:g}" for tick in ticks]}
+
+
+def _legend_above_subplot_titles(fig: go.Figure) -> go.Figure:
+    # The shared layout puts the legend just above the plot area, where subplot titles sit
+    # too. Pinning it to the top of the figure and widening the margin keeps both readable.
+    fig.update_layout(
+        legend={"yref": "container", "y": 0.985, "yanchor": "top"},
+        margin={"t": 105},
+    )
+    return fig
 
 
 def refinement_loss_figure(
@@ -101,10 +123,11 @@ def refinement_loss_figure(
         row=1, col=2,
     )
 
-    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_yaxes(type="log", **_log_ticks([*train_rmse, *test_rmse]), row=1, col=1)
     set_axis_titles(fig, "optimizer step", "RMSE (units of y)", row=1, col=1)
     set_axis_titles(fig, "phase (grid size)", "parameters (count)", row=1, col=2)
-    return style_figure(fig, uirevision=uirevision, height=480)
+    style_figure(fig, uirevision=uirevision, height=500)
+    return _legend_above_subplot_titles(fig)
 
 
 def refinement_activation_figure(
@@ -161,7 +184,8 @@ def refinement_activation_figure(
         )
         fig.update_xaxes(title_text="x (input units)", row=row, col=col)
     fig.update_yaxes(title_text=f"φ(x), {edge_label}", row=1, col=1)
-    return style_figure(fig, uirevision=uirevision, height=330 * rows + 90)
+    style_figure(fig, uirevision=uirevision, height=330 * rows + 120)
+    return _legend_above_subplot_titles(fig)
 
 
 def adaptive_grid_figure(
@@ -235,7 +259,8 @@ def adaptive_grid_figure(
     fig.update_xaxes(title_text="x (input units)", row=3, col=1)
     fig.update_yaxes(title_text="count", row=1, col=1)
     fig.update_yaxes(title_text="y", row=3, col=1)
-    return style_figure(fig, uirevision=uirevision, height=720)
+    style_figure(fig, uirevision=uirevision, height=740)
+    return _legend_above_subplot_titles(fig)
 
 
 def continual_figure(
@@ -277,7 +302,6 @@ def continual_figure(
         row = index + 1
         lower, upper = phases[index]
         for col, (predictions, name, group, color) in enumerate(models, start=1):
-            fig.add_vrect(x0=lower, x1=upper, fillcolor=_PHASE_FILL, line_width=0, row=row, col=col)
             fig.add_trace(
                 go.Scatter(x=list(x_plot), y=list(target), mode="lines", name="target",
                            legendgroup="target", showlegend=row == 1 and col == 1,
@@ -289,6 +313,9 @@ def continual_figure(
                            legendgroup=group, showlegend=row == 1, line={"color": color, "width": 3}),
                 row=row, col=col,
             )
+            # Added after the traces: plotly skips shapes on subplots that are still empty.
+            fig.add_vrect(x0=lower, x1=upper, fillcolor=_PHASE_FILL, line_width=0, layer="below",
+                          row=row, col=col)
         fig.update_yaxes(title_text="y", row=row, col=1)
     fig.update_xaxes(title_text="x (input units)", row=rows, col=1)
     fig.update_xaxes(title_text="x (input units)", row=rows, col=2)
@@ -297,7 +324,8 @@ def continual_figure(
         x=1.0, y=1.0, yanchor="bottom", xanchor="right", yshift=30, showarrow=False,
         font={"size": 14, "color": _MUTED},
     )
-    return style_figure(fig, uirevision=uirevision, height=200 * rows + 160)
+    style_figure(fig, uirevision=uirevision, height=200 * rows + 180)
+    return _legend_above_subplot_titles(fig)
 
 
 def scaling_figure(
@@ -340,10 +368,10 @@ def scaling_figure(
         sizes = np.array([grid_sizes[0], grid_sizes[-1]], dtype=float)
         line = test_rmse[anchor] * (sizes / grid_sizes[anchor]) ** -reference_exponent
         fig.add_trace(
-            go.Scatter(x=sizes, y=line, mode="lines", name=f"∝ G^-{reference_exponent:g}",
+            go.Scatter(x=sizes, y=line, mode="lines", name=f"∝ G<sup>−{reference_exponent:g}</sup>",
                        legendgroup="reference", line={"color": _MUTED, "width": 2, "dash": "dot"}),
         )
     fig.update_xaxes(type="log")
-    fig.update_yaxes(type="log", exponentformat="power")
+    fig.update_yaxes(type="log", **_log_ticks([*train_rmse, *test_rmse]))
     set_axis_titles(fig, "grid size G (intervals, log scale)", "RMSE (units of f, log scale)")
     return style_figure(fig, uirevision=uirevision, height=520)

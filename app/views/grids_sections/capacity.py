@@ -165,7 +165,7 @@ def _edge_label(edge: tuple[int, int, int]) -> str:
 
 def _draw(job: CapacityJob | None) -> None:
     if job is None:
-        st.info("Press **Train with this schedule** to start.", icon=":material/info:")
+        st.info("Press **Run the schedule** to start.", icon=":material/info:")
         return
 
     history = job.trainer.history
@@ -225,12 +225,12 @@ def _settings() -> CapacitySettings | None:
         )
     with steps_column:
         steps_text = st.text_input(
-            "Refine after steps", value="20, 40, 60, 80", key="gr_cap_steps", bind=controls.BIND,
+            "Refine after steps", value="10, 20, 30, 40", key="gr_cap_steps", bind=controls.BIND,
             help="One step number per refinement, increasing, each below the total steps.",
         )
     with total_column:
         total_steps = int(st.number_input(
-            "Total steps", min_value=2, max_value=MAX_TOTAL_STEPS, value=100, step=10,
+            "Total steps", min_value=2, max_value=MAX_TOTAL_STEPS, value=60, step=10,
             key="gr_cap_total", bind=controls.BIND, help="Optimizer steps over the whole schedule.",
         ))
     with samples_column:
@@ -265,5 +265,5 @@ should lie on top of each other.
         def make_job() -> CapacityJob:
             return CapacityJob(settings)
 
-    run_controls(JOB_KEY, make_job, start_label="Train with this schedule", key_prefix="gr_cap")
+    run_controls(JOB_KEY, make_job, start_label="Run the schedule", key_prefix="gr_cap")
     job_fragment(JOB_KEY, _draw)

@@ -87,11 +87,11 @@ def _draw(job: ContinualJob | None) -> None:
     with kan_column:
         st.markdown("KAN")
         st.dataframe(_forgetting_rows(run.forgetting_table("kan")), key="gr_cl_kan_table",
-                     hide_index=True, column_config=phase_columns)
+                     hide_index=True, column_config=phase_columns, placeholder="–")
     with mlp_column:
         st.markdown("MLP")
         st.dataframe(_forgetting_rows(run.forgetting_table("mlp")), key="gr_cl_mlp_table",
-                     hide_index=True, column_config=phase_columns)
+                     hide_index=True, column_config=phase_columns, placeholder="–")
     settings = job.settings
     st.caption(
         f"Run shown: {PRESETS[settings['task']].label}, {settings['steps_per_phase']} Adam steps "

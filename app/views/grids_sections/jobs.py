@@ -103,7 +103,7 @@ def run_controls(
         Prefix of the two button keys, such as ``gr_sc``.
     """
     running = is_running(job_key)
-    start_column, stop_column, _ = st.columns([1, 1, 3])
+    start_column, stop_column, _ = st.columns([2, 1, 3])
     start_column.button(
         start_label, key=f"{key_prefix}_start", type="primary", icon=":material/play_arrow:",
         disabled=make_job is None or running, on_click=_start, args=(job_key, make_job),
@@ -129,17 +129,21 @@ def job_fragment(job_key: str, draw: Callable[[Job | None], None]) -> None:
     @st.fragment(run_every=TICK_SECONDS if running else None)
     def _tick() -> None:
         job = st.session_state.get(job_key)
+        # Both slots exist in every run, so the elements after them keep their positions
+        # when the bar disappears, and Streamlit leaves no stale copies behind.
+        progress_slot = st.empty()
+        error_slot = st.empty()
         if job is not None and not job.done:
             try:
                 job.advance(SLICE_SECONDS)
             except (ValueError, RuntimeError) as err:
                 job.error = sentence(err)
                 job.stop()
-            st.progress(job.fraction, text=job.status)
+            progress_slot.progress(job.fraction, text=job.status)
             if job.done:
                 st.rerun()
         if job is not None and job.error:
-            st.error(job.error, icon=":material/error:")
+            error_slot.error(job.error, icon=":material/error:")
         draw(job)
 
     _tick()

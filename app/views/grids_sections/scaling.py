@@ -97,7 +97,7 @@ def _draw(job: ScalingJob | None) -> None:
             "train RMSE": point.train_rmse,
             "test RMSE": point.test_rmse,
             "L-BFGS steps": point.steps,
-            "seconds": point.seconds,
+            "wall time (s)": point.seconds,
         }
         for point in points
     ]
@@ -109,14 +109,15 @@ def _draw(job: ScalingJob | None) -> None:
         column_config={
             "train RMSE": number(format="%.2e"),
             "test RMSE": number(format="%.2e"),
-            "seconds": number(format="%.1f"),
+            "wall time (s)": number(format="%.1f"),
         },
     )
     settings = job.settings
     note = " Stopped before the end of the schedule." if job.stopped else ""
     st.caption(
         f"Run shown: grid sizes {', '.join(map(str, settings['grid_sizes']))}, "
-        f"{settings['steps_per_grid']} L-BFGS steps per grid, seed {settings['seed']}.{note}"
+        f"{settings['steps_per_grid']} L-BFGS steps per grid, seed {settings['seed']}. "
+        f"Wall time includes the short pauses between page updates.{note}"
     )
 
 
