@@ -10,7 +10,7 @@ Networks" (2024), the sparsity penalty of a layer is
 summed over layers and multiplied by a strength lambda. The L1 term shrinks
 all edges, the entropy term concentrates what is left on few edges. A hidden
 node is kept when its largest incoming and its largest outgoing magnitude both
-reach a threshold (the paper uses 1e-2).
+reach a threshold, 1e-2 by default.
 """
 
 from __future__ import annotations
@@ -65,12 +65,13 @@ class SparsityRegularizer:
     Attributes
     ----------
     strength : float
-        lambda, the weight of the whole penalty against the MSE; the paper's
-        examples use 1e-2 to 1e-3.
+        lambda, the weight of the whole penalty against the MSE. With 1e-2,
+        20 LBFGS updates concentrate exp(sin(pi x) + y^2) on one hidden node
+        for seed 0 (tests/core/test_formula.py).
     l1_weight : float
         mu_1, weight of the L1 term (1 by default).
     entropy_weight : float
-        mu_2, weight of the entropy term (2 by default, as in pykan).
+        mu_2, weight of the entropy term (2 by default).
     """
 
     strength: float = 1e-2
@@ -112,9 +113,11 @@ def attribution_scores(model: KAN, x: Tensor) -> tuple[list[Tensor], list[Tensor
 
     Notes
     -----
-    Backward attribution as in Liu et al., "KAN 2.0" (2024): with ``E_lij`` the
-    standard deviation of ``phi_lij`` over the batch and ``N_{l+1,j}`` that of
-    node j, ``B_lij = A_{l+1,j} E_lij / N_{l+1,j}`` and ``A_li = sum_j B_lij``.
+    Scores flow backward from the outputs. With ``E_lij`` the standard
+    deviation of ``phi_lij`` over the batch and ``N_{l+1,j}`` that of node j,
+    ``B_lij = A_{l+1,j} E_lij / N_{l+1,j}`` and ``A_li = sum_j B_lij``. An
+    edge thus gets the share of its target node's spread that it causes,
+    times that node's own score.
     """
     _check_model(model, x)
     with torch.no_grad():
