@@ -20,8 +20,9 @@ from ui.target_picker import build_dataset, target_picker
 
 WIDTHS_KEY = "sy_widths"
 EDGE_KEY = "sy_edge"
+# Last valid widths, kept while the reader's text is invalid. (A bare string here would be
+# drawn on the page by Streamlit's magic.)
 LAST_WIDTHS = "sy_state_last_widths"
-"""Last valid widths, kept while the reader's text is invalid."""
 DEFAULT_WIDTHS = [2, 5, 1]
 MAX_HIDDEN_WIDTH = 6
 MAX_LAYERS = 3
