@@ -8,10 +8,11 @@ settings, no user data) and then, on every run:
    `signature` (every setting except the learning rate) differs from the last run, and
    otherwise passes a new learning rate to the running trainers with ``Trainer.set_lr``.
 3. ``live.buttons()`` draws the Play, Pause, Step and Reset buttons.
-4. ``live.run(render)`` draws a fragment that trains for a bounded slice and then calls
-   ``render(trainers)`` to draw the charts. While playing, the fragment reruns every
-   ``interval`` seconds (``st.fragment(run_every=...)``), so only the charts redraw and a
-   click on Pause gets through between ticks.
+4. ``live.run(render, details=...)`` draws a fragment that trains for a bounded slice and
+   then calls ``render(trainers)`` to draw the charts. While playing, the fragment reruns
+   every ``interval`` seconds (``st.fragment(run_every=...)``), so only the charts redraw
+   and a click on Pause gets through between ticks. Optional ``details(trainers)`` draws
+   heavier charts in a second fragment that redraws less often.
 
 The trainers live in ``st.session_state``, one set per browser session. Each tick trains
 all of them in turns of a few updates until ``tick_budget`` seconds have passed or
@@ -302,14 +303,32 @@ class LiveTraining:
         shown = f"{rate:,.0f}" if self.playing and rate is not None else "paused"
         rate_column.metric("Steps per second", shown)
 
-    def run(self, render: Callable[[Mapping[str, Trainer]], None]) -> None:
-        """Draw the training fragment: train one slice when playing, then call `render`.
+    def run(
+        self,
+        render: Callable[[Mapping[str, Trainer]], None],
+        *,
+        details: Callable[[Mapping[str, Trainer]], None] | None = None,
+        details_interval: float = 1.0,
+    ) -> None:
+        """Draw the training fragment, and optionally a slower fragment for detail charts.
 
         Parameters
         ----------
         render : callable(trainers)
-            Draws the charts from the trainers (name to Trainer). It runs on every tick, so
-            it should take well under a second.
+            Draws the main charts from the trainers (name to Trainer) after each training
+            slice. It runs on every tick, so it should take well under a second.
+        details : callable(trainers), optional
+            Draws charts that may lag behind, in a second fragment that only reads the
+            trainers. While playing it reruns every `details_interval` seconds, so the
+            browser redraws heavy figures less often than the main ones.
+        details_interval : float
+            Seconds between redraws of `details` while playing.
         """
         interval = self.interval if self.playing else None
         st.fragment(run_every=interval)(self._tick)(render)
+        if details is not None:
+            details_every = details_interval if self.playing else None
+            st.fragment(run_every=details_every)(self._details)(details)
+
+    def _details(self, details: Callable[[Mapping[str, Trainer]], None]) -> None:
+        details(self.trainers)

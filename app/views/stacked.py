@@ -37,6 +37,8 @@ PREDICTION_POINTS = 200
 MIN_CURVE_MARGIN = 0.15
 MAX_CURVE_MARGIN = 1.5
 
+# Live training of both models. Its context is the Settings the models were built with,
+# which the charts describe, because the widgets may differ after a failed build.
 LIVE = LiveTraining("st")
 
 
@@ -248,7 +250,8 @@ def _outside_notes(curves: list[LayerCurve], residual_base: bool) -> None:
     )
 
 
-def _render(settings: Settings, trainers: dict[str, Trainer]) -> None:
+def _render_results(trainers: dict[str, Trainer]) -> None:
+    settings: Settings = LIVE.context
     kan_trainer, mlp_trainer = trainers["KAN"], trainers["MLP"]
     kan, mlp = kan_trainer.model, mlp_trainer.model
     target = TARGETS[settings.target_key]
@@ -275,6 +278,12 @@ def _render(settings: Settings, trainers: dict[str, Trainer]) -> None:
             ),
             "st_prediction_chart",
         )
+
+
+def _render_inside(trainers: dict[str, Trainer]) -> None:
+    settings: Settings = LIVE.context
+    kan_trainer, mlp_trainer = trainers["KAN"], trainers["MLP"]
+    kan, mlp = kan_trainer.model, mlp_trainer.model
 
     ranges_now = kan_trainer.history["layer_ranges"][-1]
     curves = _layer_curves(kan, ranges_now)
@@ -355,7 +364,7 @@ st.markdown(
 )
 
 LIVE.init_state()
-with st.container(border=True):
+with st.expander("Settings", expanded=True, icon=":material/tune:"):
     settings = _settings()
 
 problem = _check(settings)
@@ -369,7 +378,5 @@ else:
 
 if LIVE.trainers:
     LIVE.buttons()
-    # The charts describe the settings the models were built with, which differ from the
-    # widgets' when the latest settings failed to build.
-    LIVE.run(lambda trainers: _render(LIVE.context, trainers))
+    LIVE.run(_render_results, details=_render_inside)
 _explanation()

@@ -298,10 +298,10 @@ def history_ranges(history: Mapping[str, Sequence], layer: int, feature: int = 0
 
 
 def _layer_title(index: int, curve: LayerCurve) -> str:
-    title = f"layer {index + 1}: φ<sub>{index + 1}</sub>(x<sub>{index}</sub>)"
+    title = f"φ<sub>{index + 1}</sub>(x<sub>{index}</sub>)"
     if curve.outside:
         return f"{title} <span style='color:{_OUTSIDE}'>⚠ off grid</span>"
-    return title
+    return f"layer {index + 1}: {title}"
 
 
 def _axis_suffix(row: int, column: int, n_columns: int) -> str:
@@ -345,11 +345,13 @@ def layers_figure(
     milliseconds apiece, which a live chart redrawn several times per second cannot afford.
     """
     n_layers = len(curves)
-    skeleton = _subplot_skeleton(2, n_layers, (0.55, 0.45), 0.2, 0.1 / max(n_layers - 1, 1) + 0.03)
+    skeleton = _subplot_skeleton(2, n_layers, (0.55, 0.45), 0.22, 0.1 / max(n_layers - 1, 1) + 0.03)
+    # Six titles in a row must fit about 170 px each on a 1440 px wide page.
+    title_size = AXIS_FONT_SIZE if n_layers <= 4 else AXIS_FONT_SIZE - 3
     titles = [_layer_title(index, curve) for index, curve in enumerate(curves)]
     titles += [f"x<sub>{index}</sub> over training" for index in range(n_layers)]
     annotations = [
-        {**annotation, "text": title, "font": {"size": AXIS_FONT_SIZE}}
+        {**annotation, "text": title, "font": {"size": title_size}}
         for annotation, title in zip(skeleton["annotations"], titles)
     ]
 
