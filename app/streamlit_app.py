@@ -26,6 +26,13 @@ PAGES = [
         url_path="bsplines",
         help="Basis functions, knots, coefficients and least-squares fits of one spline.",
     ),
+    st.Page(
+        "views/stacked.py",
+        title="Stacked splines",
+        icon=":material/stacked_line_chart:",
+        url_path="stacked",
+        help="Train a [1, 1, ..., 1] KAN live beside an MLP of equal size, and see inside every layer.",
+    ),
 ]
 
 # Home builds its links from this list, so the menu and the links always agree.
