@@ -83,17 +83,16 @@ def test_capacity_schedule_marks_refinements(open_page):
     assert not app.error
     assert job.refinements == [(10, 6), (20, 12)]
     loss = _chart(app, "gr_cap_loss_chart")
-    markers = _traces(loss, "refinements")
-    assert len(markers) == 1
-    marker_x = _values(markers[0], "x")
-    assert sorted(set(marker_x[~np.isnan(marker_x)])) == [10, 20]
-    labels = {annotation["text"] for annotation in loss["layout"]["annotations"]}
-    assert {"G = 6", "G = 12"} <= labels
+    marker_steps = [shape["x0"] for shape in loss["layout"]["shapes"]]
+    assert marker_steps == [10, 20]
+    labels = [annotation["text"] for annotation in loss["layout"]["annotations"]]
+    assert labels == ["G = 6", "G = 12"]
 
     # A [2, 1, 1] KAN has 3 edges, each with G + k coefficients and two trainable scales.
-    bars = _traces(loss, "parameters")[0]
+    phases = app.dataframe[0].value
     expected = [3 * (size + SPLINE_DEGREE + 2) for size in (3, 6, 12)]
-    assert _values(bars, "y").tolist() == expected
+    assert phases["parameters"].tolist() == expected
+    assert phases["from step"].tolist() == [0, 10, 20]
 
 
 def test_capacity_refinement_keeps_activation(open_page):

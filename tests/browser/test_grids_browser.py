@@ -10,6 +10,7 @@ from browser_helpers import assert_no_exception, open_app, save_screenshot, wait
 pytestmark = pytest.mark.browser
 
 RUN_TIMEOUT_S = 120
+SETTLE_MS = 1500
 DATAFRAME = '[data-testid="stDataFrame"]'
 
 
@@ -33,6 +34,10 @@ def _run_until_idle(page, key_prefix: str, chart_key: str) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"the {key_prefix} run did not finish within {RUN_TIMEOUT_S} s")
         page.wait_for_timeout(200)
+    wait_for_rerun(page)
+    # A fragment tick scheduled before the final full rerun may still arrive and fade the
+    # page for a moment, so wait for it before anyone takes a screenshot.
+    page.wait_for_timeout(SETTLE_MS)
     wait_for_rerun(page)
 
 

@@ -1,8 +1,9 @@
-"""Figures of the Grids page: refinement schedules, adaptive grids, continual learning, scaling.
+"""Figures of the Grids page: refinements, adaptive grids, continual learning, scaling.
 
-Builders take plain arrays and lists from ``kan_core`` results and only place them. Traces
-carry a ``legendgroup`` naming their role ("train", "refinements", "knots after", ...), which
-tests use to find them.
+Builders take plain arrays and lists from ``kan_core`` results and only place them. The loss
+curve of a refinement schedule comes from `ui.figures.training.loss_figure`. Traces carry a
+``legendgroup`` naming their role ("before", "knots after", "kan", "test", ...), which tests
+use to find them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ __all__ = [
     "adaptive_grid_figure",
     "continual_figure",
     "refinement_activation_figure",
-    "refinement_loss_figure",
     "scaling_figure",
 ]
 
@@ -28,7 +28,6 @@ MLP_COLOR = ACCENT
 TEST_COLOR = "#2f9e44"
 _MUTED = "#868e96"
 _PHASE_FILL = "rgba(28, 126, 214, 0.16)"
-_REFINE_LINE = {"color": _MUTED, "width": 1.5, "dash": "dot"}
 
 
 def _log_ticks(values: Sequence[float]) -> dict:
@@ -51,83 +50,6 @@ def _legend_above_subplot_titles(fig: go.Figure) -> go.Figure:
         margin={"t": 105},
     )
     return fig
-
-
-def refinement_loss_figure(
-    steps: Sequence[int],
-    train_rmse: Sequence[float],
-    test_rmse: Sequence[float],
-    refinements: Sequence[tuple[int, int]],
-    phases: Sequence[tuple[int, int]],
-    *,
-    uirevision: str = "gr-capacity-loss",
-) -> go.Figure:
-    """Draw the loss curve with a marker at each refinement, and the parameter count per phase.
-
-    Parameters
-    ----------
-    steps, train_rmse, test_rmse : sequence
-        One entry per history record: optimizer step, train and test RMSE.
-    refinements : sequence of (step, new grid size)
-        Where the grid was refined, drawn as dotted vertical lines labelled "G = ...".
-    phases : sequence of (grid size, parameter count)
-        One bar per phase of the schedule, in order.
-    uirevision : str
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        Log-scale RMSE against step on the left (legend groups "train", "test",
-        "refinements") and a bar chart of parameter counts on the right ("parameters").
-    """
-    fig = make_subplots(
-        rows=1, cols=2, column_widths=[0.72, 0.28], horizontal_spacing=0.1,
-        subplot_titles=("RMSE during training", "Trainable parameters per phase"),
-    )
-    fig.add_trace(
-        go.Scatter(x=list(steps), y=list(train_rmse), mode="lines", name="train RMSE",
-                   legendgroup="train", line={"color": KAN_COLOR, "width": 3}),
-        row=1, col=1,
-    )
-    fig.add_trace(
-        go.Scatter(x=list(steps), y=list(test_rmse), mode="lines", name="test RMSE",
-                   legendgroup="test", line={"color": TEST_COLOR, "width": 3, "dash": "dash"}),
-        row=1, col=1,
-    )
-
-    # One trace holds every refinement line (None breaks the line between them), so the
-    # legend has a single entry that hides or shows them all.
-    line_x: list[float | None] = []
-    line_y: list[float | None] = []
-    finite = [value for value in [*train_rmse, *test_rmse] if value and np.isfinite(value)]
-    low, high = (min(finite), max(finite)) if finite else (1e-3, 1.0)
-    for step, grid_size in refinements:
-        line_x += [step, step, None]
-        line_y += [low, high, None]
-        fig.add_annotation(
-            x=step, y=np.log10(high), text=f"G = {grid_size}", showarrow=False, yanchor="bottom",
-            xanchor="left", font={"size": 14, "color": INK}, row=1, col=1,
-        )
-    fig.add_trace(
-        go.Scatter(x=line_x, y=line_y, mode="lines", name="grid refined", legendgroup="refinements",
-                   line=_REFINE_LINE, hoverinfo="skip"),
-        row=1, col=1,
-    )
-
-    labels = [f"G = {grid_size}" for grid_size, _ in phases]
-    counts = [count for _, count in phases]
-    fig.add_trace(
-        go.Bar(x=labels, y=counts, text=counts, textposition="outside", name="parameters",
-               legendgroup="parameters", marker={"color": KAN_COLOR}, showlegend=False,
-               hovertemplate="%{x}: %{y} parameters<extra></extra>", cliponaxis=False),
-        row=1, col=2,
-    )
-
-    fig.update_yaxes(type="log", **_log_ticks([*train_rmse, *test_rmse]), row=1, col=1)
-    set_axis_titles(fig, "optimizer step", "RMSE (units of y)", row=1, col=1)
-    set_axis_titles(fig, "phase (grid size)", "parameters (count)", row=1, col=2)
-    style_figure(fig, uirevision=uirevision, height=500)
-    return _legend_above_subplot_titles(fig)
 
 
 def refinement_activation_figure(

@@ -15,7 +15,8 @@ from kan_core.targets import TARGETS, make_dataset
 from kan_core.training import Trainer
 from ui import controls
 from ui.figures.common import PLOTLY_CONFIG
-from ui.figures.grids import refinement_activation_figure, refinement_loss_figure
+from ui.figures.grids import refinement_activation_figure
+from ui.figures.training import loss_figure
 from views.grids_sections.jobs import (
     job_fragment,
     parse_grid_schedule,
@@ -163,16 +164,26 @@ def _edge_label(edge: tuple[int, int, int]) -> str:
     return f"layer {layer + 1}, input {i + 1} → node {j + 1}"
 
 
+def _phase_rows(job: CapacityJob) -> list[dict]:
+    starts = [0] + [step for step, _ in job.refinements]
+    return [
+        {"from step": start, "grid size G": grid_size, "parameters": count}
+        for start, (grid_size, count) in zip(starts, job.phases)
+    ]
+
+
 def _draw(job: CapacityJob | None) -> None:
     if job is None:
         st.info("Press **Run the schedule** to start.", icon=":material/info:")
         return
 
-    history = job.trainer.history
-    fig = refinement_loss_figure(
-        history["step"], history["train_rmse"], history["test_rmse"], job.refinements, job.phases
-    )
-    st.plotly_chart(fig, key="gr_cap_loss_chart", config=PLOTLY_CONFIG, width="stretch")
+    events = [(step, f"G = {grid_size}") for step, grid_size in job.refinements]
+    fig = loss_figure({"KAN": job.trainer.history}, events=events, uirevision="gr-capacity-loss")
+    loss_column, phase_column = st.columns([3, 1.3])
+    loss_column.plotly_chart(fig, key="gr_cap_loss_chart", config=PLOTLY_CONFIG, width="stretch")
+    with phase_column:
+        st.markdown("**Parameters per phase**")
+        st.dataframe(_phase_rows(job), key="gr_cap_phase_table", hide_index=True)
     if not job.snapshots:
         return
 

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 SLICE_SECONDS = 0.4
-"""Work per tick. Longer slices waste less time in reruns but make Stop answer later."""
+"""Work per tick. Longer slices waste less time in reruns but make Stop take effect later."""
 
 TICK_SECONDS = 0.1
 """Pause between ticks, in seconds, during which clicks are handled."""
