@@ -119,6 +119,8 @@ def test_sweep_rejects_bad_options():
         ScalingSweep((3, 5), steps_per_grid=0)
     with pytest.raises(ValueError, match="grid_eps must be between 0 and 1, got 1.5"):
         ScalingSweep((3, 5), grid_eps=1.5)
+    with pytest.raises(ValueError, match="grid_margin must be a finite number >= 0, got -0.1"):
+        ScalingSweep((3, 5), grid_margin=-0.1)
     with pytest.raises(ValueError, match="grid_update_every must be at least 0, got -1"):
         ScalingSweep((3, 5), grid_update_every=-1)
     with pytest.raises(TypeError, match="steps_per_grid must be an int, got float"):
