@@ -27,6 +27,7 @@ from kan_core.bspline import (
     uniform_grid,
     validate_knots,
 )
+from kan_core.local_basis import local_basis
 from kan_core.targets import Target, make_dataset
 
 __all__ = [
@@ -307,6 +308,17 @@ def spline_curve(
     )
 
 
+def _evaluate_local(x: torch.Tensor, knots: torch.Tensor, c: torch.Tensor, degree: int) -> torch.Tensor:
+    # Same values as evaluate_spline for one feature, from the k + 1 non-zero bases only,
+    # which is many times faster for large grids. Shapes: x (batch, 1), c (1, n) -> (batch, 1).
+    values, start = local_basis(x, knots, degree)
+    offsets = torch.arange(degree + 1)
+    index = start[:, :1] + offsets
+    inside = (index >= 0) & (index < c.shape[1])
+    picked = c[0][index.clamp(0, c.shape[1] - 1)] * inside
+    return (values[:, 0, :] * picked).sum(dim=1, keepdim=True)
+
+
 def _rmse(a: torch.Tensor, b: torch.Tensor) -> float:
     return torch.sqrt(torch.mean((a - b) ** 2)).item()
 
@@ -417,7 +429,7 @@ def fit_error_sweep(
             grid = uniform_grid(int(grid_size), grid_range, dtype=DTYPE)
             knots = extend_grid(grid, degree)
             c = fit_coefficients(data.train_input, data.train_label, knots, degree)
-            rmse[row, column] = _rmse(evaluate_spline(x, knots, c, degree), target_y)
+            rmse[row, column] = _rmse(_evaluate_local(x, knots, c, degree), target_y)
 
     # Anchor each reference line at the middle grid size: the smallest grids are not yet in
     # the asymptotic regime, and the largest may already sit on the noise floor.

@@ -6,6 +6,7 @@
   Look at the pictures, because layout bugs show there first.
 - `plotly_trace_counts` returns the number of traces of each Plotly chart on the page.
 - `slider_thumb` and `slider_value` find a slider by widget key and read its value.
+- `wait_for_trace_count` waits until a chart shows the expected number of traces.
 """
 
 from __future__ import annotations
@@ -120,3 +121,20 @@ def slider_thumb(page, key: str, index: int = 0):
 def slider_value(page, key: str, index: int = 0) -> float:
     """Return the current value of a slider thumb, read from its range input."""
     return float(slider_thumb(page, key, index).input_value())
+
+
+def wait_for_trace_count(page, expected: int, *, chart: int = 0, timeout_ms: int = RERUN_TIMEOUT_MS) -> None:
+    """Wait until Plotly chart number `chart` on the page has `expected` traces.
+
+    `wait_for_rerun` cannot always tell that a rerun is still to come, because Streamlit
+    may skip the status widget for a short run. Waiting for the expected chart is exact.
+    """
+    page.wait_for_function(
+        """([selector, chart, expected]) => {
+            const plot = document.querySelectorAll(selector)[chart];
+            return plot !== undefined && (plot.data || []).length === expected;
+        }""",
+        arg=[PLOTLY_CHART, chart, expected],
+        timeout=timeout_ms,
+    )
+    assert_no_exception(page)

@@ -12,6 +12,7 @@ from browser_helpers import (
     slider_thumb,
     slider_value,
     wait_for_rerun,
+    wait_for_trace_count,
 )
 
 pytestmark = pytest.mark.browser
@@ -48,11 +49,14 @@ def test_degree_slider_arrow_key_redraws(app_url, page):
     thumb = slider_thumb(page, "bs_degree")
     thumb.focus()
     thumb.press("ArrowRight")
+    # Degree 4 on G = 5 gives 9 bases, plus sum, knots and count traces.
+    wait_for_trace_count(page, 12)
     wait_for_rerun(page)
 
     assert slider_value(page, "bs_degree") == 4
     assert _basis_trace_count(page) == 9
     assert parse_qs(urlparse(page.url).query).get("bs_degree") == ["4"]
+    save_screenshot(page, "bsplines_degree_4")
 
 
 def test_query_params_set_widgets(app_url, page):
@@ -72,9 +76,51 @@ def test_invalid_knots_keep_previous(app_url, page):
     wait_for_rerun(page)
 
     error = page.locator('[data-testid="stAlertContentError"]')
+    error.wait_for()
     assert "non-decreasing" in error.inner_text()
     assert knots_input.input_value() == "-1,0,0.5,1"
     save_screenshot(page, "bsplines_invalid_knots")
+
+
+def _edit_first_column(page, table_key: str, row: int, text: str) -> None:
+    # Streamlit's table is drawn on a canvas, so a cell is found by position: below the
+    # header, each row is one row height tall, and a narrow row-marker column comes first.
+    canvas = page.locator(f'.st-key-{table_key} [data-testid="data-grid-canvas"]')
+    box = canvas.bounding_box()
+    header_height = row_height = 35
+    page.mouse.click(box["x"] + 100, box["y"] + header_height + row_height * row + row_height / 2)
+    # Enter opens the cell editor. Typing straight into a selected cell drops the decimal
+    # point of "0.25", because the first key only opens the editor.
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(300)
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text, delay=50)
+    page.keyboard.press("Enter")
+
+
+def test_bad_knot_table_edit_keeps_previous(app_url, page):
+    open_app(page, f"{app_url}/bsplines?bs_section=Knots&bs_knots=-1,0,0.5,1")
+    page.locator(CHART).first.wait_for()
+
+    _edit_first_column(page, "bs_knot_table", row=1, text="0.7")
+
+    error = page.locator('[data-testid="stAlertContentError"]')
+    error.wait_for()
+    assert "non-decreasing" in error.inner_text()
+    assert page.locator(".st-key-bs_knots input").input_value() == "-1,0,0.5,1"
+    save_screenshot(page, "bsplines_invalid_knot_table")
+
+
+def test_knot_table_edit_reaches_url(app_url, page):
+    open_app(page, f"{app_url}/bsplines?bs_section=Knots&bs_knots=-1,0,0.5,1")
+    page.locator(CHART).first.wait_for()
+
+    _edit_first_column(page, "bs_knot_table", row=1, text="0.25")
+
+    page.wait_for_function("() => window.location.search.includes('0.25')")
+    wait_for_rerun(page)
+    assert page.locator(".st-key-bs_knots input").input_value() == "-1, 0.25, 0.5, 1"
+    assert parse_qs(urlparse(page.url).query)["bs_knots"] == ["-1, 0.25, 0.5, 1"]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from scipy.interpolate import BSpline
 
 from kan_core.approximation import (
@@ -15,7 +16,8 @@ from kan_core.approximation import (
     random_coefficients,
     spline_curve,
 )
-from kan_core.targets import TARGETS
+from kan_core.bspline import evaluate_spline, extend_grid, fit_coefficients, uniform_grid
+from kan_core.targets import TARGETS, make_dataset
 
 
 def _slope(sweep, degree_row: int, low: int, high: int) -> float:
@@ -188,3 +190,17 @@ def test_error_sweep_kink_slows_cubic():
 
     # |x| has a kink at 0, so the cubic cannot reach its smooth rate of -4.
     assert _slope(sweep, 3, 8, 24) > -2.5
+
+
+def test_error_sweep_matches_direct_fit():
+    sweep = fit_error_sweep(
+        TARGETS["sin_pi_exp_x"], grid_range=(-1.0, 1.0), grid_sizes=(3, 8), degrees=(1, 3),
+        n_samples=300, noise=0.1, seed=5, points=501,
+    )
+
+    data = make_dataset(TARGETS["sin_pi_exp_x"], 300, noise=0.1, seed=5, ranges=[(-1.0, 1.0)])
+    knots = extend_grid(uniform_grid(8, (-1.0, 1.0)), 3)
+    c = fit_coefficients(data.train_input, data.train_label, knots, 3)
+    x = torch.linspace(-1.0, 1.0, 501, dtype=torch.float64)[:, None]
+    error = evaluate_spline(x, knots, c, 3) - TARGETS["sin_pi_exp_x"](x)
+    assert sweep.rmse[1, 1] == pytest.approx(torch.sqrt(torch.mean(error**2)).item(), rel=1e-10)
