@@ -2,7 +2,8 @@
 
 Four tabs, each drawn only while it is open, because bound tabs report which one is
 selected. Long runs advance in slices inside a fragment, so the page handles clicks, Stop
-included, while they run. Each section lives in its own module under ``grids_sections``.
+included, while they run. A run pauses while its tab is closed and resumes when the reader
+opens the tab again. Each section lives in its own module under ``grids_sections``.
 """
 
 import streamlit as st

@@ -141,6 +141,7 @@ def test_refinement_step_count_must_match(open_page):
 
     assert len(app.error) == 1
     assert "needs 2 refinement steps" in app.error[0].value
+    assert "lists 1" in app.error[0].value
     assert app.button(key="gr_cap_start").disabled
 
 

@@ -160,7 +160,7 @@ def adaptive_grid_figure(
     for grid, y, name, group, color in rows_of_knots:
         fig.add_trace(
             go.Scatter(x=list(grid), y=[y] * len(grid), mode="markers", name=name, legendgroup=group,
-                       marker={"symbol": "line-ns-open", "size": 22, "line": {"width": 3, "color": color}},
+                       marker={"symbol": "line-ns-open", "size": 22, "color": color, "line": {"width": 3, "color": color}},
                        hovertemplate="grid point %{x:.3g}<extra></extra>"),
             row=2, col=1,
         )

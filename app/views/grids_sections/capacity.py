@@ -172,6 +172,17 @@ def _phase_rows(job: CapacityJob) -> list[dict]:
     ]
 
 
+def _caption_run(job: CapacityJob) -> None:
+    settings = job.settings
+    note = " Stopped before the last step." if job.stopped else ""
+    st.caption(
+        f"Run shown: {TARGETS[settings.target_key].label}, KAN {settings.widths}, "
+        f"{OPTIMIZER_LABELS[settings.optimizer]}, grid sizes {', '.join(map(str, settings.grid_sizes))} "
+        f"refined after steps {', '.join(map(str, settings.refine_steps))} of "
+        f"{settings.total_steps}, {settings.n_samples} samples, seed {settings.seed}.{note}"
+    )
+
+
 def _draw(job: CapacityJob | None) -> None:
     if job is None:
         st.info("Press **Run the schedule** to start.", icon=":material/info:")
@@ -185,6 +196,7 @@ def _draw(job: CapacityJob | None) -> None:
         st.markdown("**Parameters per phase**")
         st.dataframe(_phase_rows(job), key="gr_cap_phase_table", hide_index=True)
     if not job.snapshots:
+        _caption_run(job)
         return
 
     edges = _edge_options(job.settings.widths)
@@ -204,6 +216,7 @@ def _draw(job: CapacityJob | None) -> None:
         })
     fig = refinement_activation_figure(shots, edge_label=_edge_label(edge))
     st.plotly_chart(fig, key="gr_cap_activation_chart", config=PLOTLY_CONFIG, width="stretch")
+    _caption_run(job)
     largest = max(shot["max_change"] for shot in job.snapshots)
     st.caption(
         f"Largest change of any edge activation on its grid at any refinement: {largest:.1e}. "
@@ -253,7 +266,7 @@ def _settings() -> CapacitySettings | None:
         sizes = parse_grid_schedule(grids_text, max_grid_size=LIMITS.max_grid_size)
         steps = parse_step_list(steps_text, count=len(sizes) - 1, total_steps=total_steps)
     except ValueError as err:
-        st.error(f"{sentence(err)} The results below are from the last valid run.", icon=":material/error:")
+        st.error(sentence(err), icon=":material/error:")
         return None
     return CapacitySettings(target_key, hidden, tuple(sizes), tuple(steps), total_steps, optimizer, n_samples, seed)
 

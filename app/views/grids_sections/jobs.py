@@ -159,13 +159,13 @@ def parse_grid_schedule(text: str, *, max_grid_size: int, max_count: int = 8) ->
     """
     numbers = parse_number_list(text, name="grid sizes", max_count=max_count)
     if not numbers:
-        raise ValueError("The grid schedule is empty. Type grid sizes such as 3, 5, 10, 20.")
+        raise ValueError("The grid schedule is empty, so type grid sizes such as 3, 5, 10, 20.")
     sizes = _whole_numbers(numbers, "grid size", low=1, high=max_grid_size)
     for previous, current in zip(sizes, sizes[1:]):
         if current <= previous:
             raise ValueError(
                 f"The grid sizes must increase, but {current} follows {previous} in "
-                f"“{text.strip()}”. Type them in increasing order, such as 3, 5, 10, 20."
+                f"“{text.strip()}”, so type them in increasing order, such as 3, 5, 10, 20."
             )
     return sizes
 
@@ -181,15 +181,15 @@ def parse_step_list(text: str, *, count: int, total_steps: int) -> list[int]:
     numbers = parse_number_list(text, name="refinement steps", max_count=max(count, 1) + 8)
     if len(numbers) != count:
         raise ValueError(
-            f"The schedule has {count + 1} grid sizes, so it needs {count} refinement steps, "
-            f"but “{text.strip()}” lists {len(numbers)}. Type one step per refinement."
+            f"The schedule has {count + 1} grid sizes and needs {count} refinement steps, "
+            f"but “{text.strip()}” lists {len(numbers)}, so type one step per refinement."
         )
     steps = _whole_numbers(numbers, "refinement step", low=1, high=total_steps - 1)
     for previous, current in zip(steps, steps[1:]):
         if current <= previous:
             raise ValueError(
                 f"The refinement steps must increase, but {current} follows {previous} in "
-                f"“{text.strip()}”. Type them in increasing order."
+                f"“{text.strip()}”, so type them in increasing order."
             )
     return steps
 
@@ -198,11 +198,11 @@ def _whole_numbers(numbers: list[float], name: str, *, low: int, high: int) -> l
     values = []
     for number in numbers:
         if not number.is_integer():
-            raise ValueError(f"Each {name} must be a whole number, but {number:g} is not. Round it.")
+            raise ValueError(f"Each {name} must be a whole number, so round {number:g}.")
         if not low <= number <= high:
             raise ValueError(
-                f"Each {name} must be between {low} and {high}, but {number:g} is not. "
-                f"Choose a value in that range."
+                f"Each {name} must be between {low} and {high}, so change {number:g} to a "
+                f"value in that range."
             )
         values.append(int(number))
     return values
