@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from kan_core.limits import LIMITS
 from kan_core.model import KAN, MLP, MLP_ACTIVATIONS, match_mlp_width
 from kan_core.targets import TARGETS, make_dataset, targets_with_inputs
 from kan_core.training import OPTIMIZERS, Trainer
@@ -98,16 +99,21 @@ def _network_settings() -> dict:
     depth = st.slider(
         "Depth (KAN layers)", min_value=1, max_value=6, value=3, step=1, key="st_depth",
         bind=controls.BIND,
-        help="Number of stacked splines in the [1, 1, ..., 1] KAN; the MLP gets as many hidden layers.",
+        help="Number of stacked splines in the [1, 1, ..., 1] KAN. The MLP gets as many hidden layers.",
     )
-    degree = controls.degree_slider("st_degree")
+    degree = st.slider(
+        "Degree k", min_value=1, max_value=LIMITS.max_degree, value=3, step=1, key="st_degree",
+        bind=controls.BIND,
+        help="Polynomial degree of each spline piece (KAN papers call it the order). "
+        "Degree 0 is left out because its splines have zero slope and pass no gradient.",
+    )
     residual_base = st.checkbox(
         "Residual base b(x) = SiLU(x)", value=True, key="st_base", bind=controls.BIND,
         help="Add a SiLU term to every activation, so an input outside the grid still passes a signal.",
     )
     trainable_scales = st.checkbox(
         "Trainable scales", value=True, key="st_scales", bind=controls.BIND,
-        help="Train the weights of the base and spline terms; off keeps them at their first values.",
+        help="Train the weights of the base and spline terms. When off, they keep their initial values.",
     )
     mlp_activation = st.selectbox(
         "MLP activation", list(MLP_ACTIVATIONS), key="st_mlp_activation", bind=controls.BIND,
@@ -123,12 +129,12 @@ def _training_settings() -> dict:
     optimizer = st.selectbox(
         "Optimizer", list(OPTIMIZERS), key="st_optimizer", bind=controls.BIND,
         format_func=lambda name: {"adam": "Adam", "sgd": "SGD", "lbfgs": "LBFGS"}[name],
-        help="Changing it starts over. LBFGS does up to 20 line-search iterations per step.",
+        help="Changing it starts over. One LBFGS step runs up to 20 inner iterations.",
     )
     lr = st.select_slider(
         "Learning rate", options=LEARNING_RATES, value=1e-2, key="st_lr", bind=controls.BIND,
         format_func=lambda value: f"{value:g}",
-        help="Step size of the optimizer. It changes live without a restart; try 1 for LBFGS.",
+        help="Step size of the optimizer. It changes without a restart. Try 1 for LBFGS.",
     )
     return {"optimizer": optimizer, "lr": float(lr)}
 
@@ -333,10 +339,12 @@ multiplies those derivatives from the loss back to any coefficient:
     st.latex(CHAIN_RULE)
     st.markdown(
         r"""
-The gradient of coefficient $c_{l,i}$ is non-zero only where its basis $B_i$ is, so every
-update changes the curve locally. The product in the middle is why depth is delicate: if
-one later layer is flat where its inputs fall, $\phi_m' = 0$ there and nothing reaches the
-layers before it.
+Only samples whose $x_{l-1}$ falls where $B_i$ is non-zero contribute to the gradient of
+$c_{l,i}$, so every update changes the curve locally. The product in the middle is why
+depth is delicate. If one later layer is flat where its inputs fall, $\phi_m' = 0$ there and
+nothing reaches the layers before it. A spline of degree $k = 0$ is piecewise constant,
+so $B_i' = 0$ and only the base could pass a gradient back, which is why the degree here
+starts at 1.
 
 **Why hidden values leave their grid.** The grid of layer $l$ is fixed, say $[-1, 1]$,
 but its input $x_{l-1}$ is the output of the layer before, and training moves that

@@ -1,7 +1,7 @@
 """AppTest checks of the Stacked-splines page and its figure builders.
 
 AppTest does not fire ``run_every`` timers, so these tests drive training with the Step
-button; a click on Play trains for one tick, because the fragment runs once per script run.
+button. A click on Play trains for one tick, because the fragment runs once per script run.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 import torch
+
+from kan_core.limits import LIMITS
 
 PAGE = "views/stacked.py"
 TRAINERS = "st_live_trainers"
@@ -130,6 +132,21 @@ def test_architecture_change_resets(stacked, widget, value, check):
     assert check(_kan(stacked).model)
 
 
+def test_depth_change_while_playing_restarts(stacked):
+    stacked.button(key="st_play").click().run()
+    old_trainer = _kan(stacked)
+    assert old_trainer.step_count > 0
+
+    stacked.slider(key="st_depth").set_value(5).run()
+
+    assert not stacked.exception
+    assert stacked.session_state[PLAYING] is True
+    assert _kan(stacked) is not old_trainer
+    assert _kan(stacked).model.widths == [1] * 6
+    assert _kan(stacked).history["step"][0] == 0
+    assert _kan(stacked).step_count <= LIMITS.max_steps_per_tick
+
+
 def test_base_toggle_resets_without_base(stacked):
     _step(stacked)
 
@@ -184,6 +201,19 @@ def test_query_params_set_widgets(open_page):
     assert _kan(app).optimizer_name == "sgd"
 
 
+def test_lbfgs_step_runs_fewer_updates(open_page):
+    app = open_page(PAGE, {"st_optimizer": "LBFGS", "st_lr": "1"})
+
+    _step(app)
+
+    assert not app.exception
+    trainer = _kan(app)
+    assert trainer.optimizer_name == "lbfgs"
+    assert trainer.step_count == 2
+    assert trainer.history["step"] == [0, 1, 2]
+    assert trainer.history["train_loss"][-1] < 0.1 * trainer.history["train_loss"][0]
+
+
 def test_divergence_warns_and_keeps_model(open_page):
     app = open_page(PAGE, {"st_optimizer": "SGD", "st_lr": "10"})
 
@@ -231,7 +261,7 @@ def test_empty_grid_range_keeps_previous_model(stacked):
 
 
 def _validated(fig: go.Figure) -> go.Figure:
-    # The builders skip Plotly's validation for speed; rebuilding with it on catches typos.
+    # The builders skip Plotly's validation for speed. Rebuilding with it on catches typos.
     go.Figure(fig.to_dict())
     return fig
 

@@ -2,7 +2,7 @@
 
 The loss and prediction builders take any number of models by name, so every page that
 trains (Stacked splines, Grids, Symbolic) draws them the same way. Histories are the
-``kan_core.training.Trainer.history`` dicts; long histories are thinned to at most
+``kan_core.training.Trainer.history`` dicts. Long histories are thinned to at most
 ``max_points`` records, so a chart stays light however long the run.
 
 Traces carry a ``legendgroup`` naming their role ("loss", "target", "samples",
@@ -98,14 +98,14 @@ def _assemble(
         title = {**axis_style.get("title", {}), **settings.get("title", {})}
         layout[name] = {**axis_style, **settings, "title": title}
     layout["uirevision"] = uirevision
-    # Legend groups name roles for tests; "normal" order keeps a horizontal legend on one row.
+    # Legend groups name roles for tests. The "normal" order keeps a horizontal legend on one row.
     layout["legend"] = {**layout["legend"], "traceorder": "normal"}
     layout.update(layout_items)
     return go.Figure(data=traces, layout=layout, _validate=False)
 
 
 def _positive(values: Sequence[float]) -> np.ndarray:
-    # A log axis cannot show 0, inf or nan; leaving a gap is more honest than clipping.
+    # A log axis cannot show 0, inf or nan. A gap is more honest than a clipped value.
     array = np.asarray(values, dtype=float)
     return np.where(np.isfinite(array) & (array > 0), array, np.nan)
 
@@ -191,7 +191,7 @@ def prediction_figure(
     x : sequence of float, shape (points,)
         Where the target and the predictions are evaluated, in increasing order.
     target : sequence of float, shape (points,), or None
-        Noise-free target; None when it is unknown (uploaded data).
+        Noise-free target, or None when it is unknown (uploaded data).
     predictions : mapping of str to sequence of float, each shape (points,)
         Model name to its output at `x`, drawn in the colours of `MODEL_COLORS`.
     train, test : pair of sequences (inputs, labels), optional
@@ -246,11 +246,11 @@ class LayerCurve:
     total : array, shape (points,)
         phi(x), base and spline together.
     base : array, shape (points,), or None
-        The residual base part alone; None when the layer has no base.
+        The residual base part alone, or None when the layer has no base.
     knots : array, shape (G + 1 + 2k,)
         Extended knot vector of the edge's input.
     grid_range : pair of float
-        First and last grid point; the spline is zero outside the extended knots.
+        First and last grid point. The spline is zero outside the extended knots.
     input_range : pair of float
         Smallest and largest value the layer receives on the training inputs now.
     """
