@@ -2,20 +2,14 @@
 
 Each ``*_section`` function draws one tab of ``app/views/bsplines.py`` from the knot vector
 that the page's shared controls define: an explanation, the tab's own controls, one call
-into ``kan_core.approximation`` and a figure.
+into ``kan_core.spline_tables`` or ``kan_core.approximation`` and a figure.
 """
 
 import streamlit as st
 
-from kan_core.approximation import (
-    basis_table,
-    fit_error_sweep,
-    fit_target,
-    knot_multiplicities,
-    random_coefficients,
-    spline_curve,
-)
+from kan_core.approximation import fit_error_sweep, fit_target
 from kan_core.bspline import validate_knots
+from kan_core.spline_tables import basis_table, knot_multiplicities, random_coefficients, spline_curve
 from kan_core.targets import TARGETS, targets_with_inputs
 from ui import controls
 from ui.figures.bspline import basis_figure, error_sweep_figure, fit_figure, spline_figure

@@ -7,7 +7,7 @@ themselves are drawn by `ui.bspline_sections`.
 
 import streamlit as st
 
-from kan_core.approximation import knot_vector
+from kan_core.spline_tables import knot_vector
 from kan_core.bspline import uniform_grid
 from ui import controls
 from ui.bspline_sections import (

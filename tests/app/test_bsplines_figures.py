@@ -6,14 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from kan_core.approximation import (
-    basis_table,
-    fit_error_sweep,
-    fit_target,
-    knot_vector,
-    random_coefficients,
-    spline_curve,
-)
+from kan_core.approximation import fit_error_sweep, fit_target
+from kan_core.spline_tables import basis_table, knot_vector, random_coefficients, spline_curve
 from kan_core.targets import TARGETS
 from ui.figures.bspline import basis_figure, error_sweep_figure, fit_figure, spline_figure
 

@@ -1,6 +1,7 @@
 """Figures of the B-splines page: bases, a spline with its control points, fits, error sweeps.
 
-Each builder takes a result object of `kan_core.approximation` and only places it. Traces
+Each builder takes a result object of `kan_core.spline_tables` or `kan_core.approximation`
+and only places it. Traces
 carry a ``legendgroup`` naming their role ("bases", "sum", "knots", ...), which tests use
 to count them. The charts redraw on every slider move, so they are built with
 `assemble_figure`, which skips Plotly's validation; ``tests/app/test_bsplines_figures.py``
@@ -14,7 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from kan_core.approximation import BasisTable, ErrorSweep, SplineCurve, TargetFit
+from kan_core.approximation import ErrorSweep, TargetFit
+from kan_core.spline_tables import BasisTable, SplineCurve
 from ui.figures.common import (
     ACCENT,
     INK,
@@ -68,7 +70,7 @@ def basis_figure(table: BasisTable, degree: int, *, uirevision: str = "bs-basis"
 
     Parameters
     ----------
-    table : kan_core.approximation.BasisTable
+    table : kan_core.spline_tables.BasisTable
     degree : int
         Degree k, used in labels and for the reference line at k + 1 overlapping bases.
     uirevision : str
@@ -134,7 +136,7 @@ def spline_figure(
 
     Parameters
     ----------
-    curve : kan_core.approximation.SplineCurve
+    curve : kan_core.spline_tables.SplineCurve
     degree : int
     highlight : int, optional
         Index of the coefficient the reader moved last. Its support [t_i, t_{i+k+1}], the
