@@ -193,17 +193,25 @@ def snap_all_panel(widths: list[int], weight: float) -> None:
         bind=BIND,
         help="An edge is snapped only when its best candidate explains at least this share of its variance.",
     )
-    st.button(
+    clicked = st.button(
         "Snap all", key="sy_snap_all", type="primary", icon=":material/auto_fix_high:",
-        on_click=session.snap_all, args=(trainer.train_input, threshold, weight, widths),
         help="Snap every spline edge to its best candidate that reaches the threshold.",
     )
+    if clicked:
+        # This runs in the page rather than in a callback, so the spinner shows while every
+        # edge is fitted. The rerun then draws the snapped network.
+        count = sum(
+            session.edge_state(trainer.model, edge) == "spline" for edge in session.all_edges(trainer.model)
+        )
+        with st.spinner(f"Fitting {len(LIBRARY)} functions to each of {count} spline edges…"):
+            session.snap_all(trainer.train_input, threshold, weight, widths)
+        st.rerun()
     session.show_notice("all")
 
 
 def formula_panel() -> None:
     """Draw the Show formula button and, once asked, the formula with its test RMSE."""
-    shown = st.session_state[session.FORMULA_SHOWN]
+    formula_visible = st.session_state[session.FORMULA_SHOWN]
     show_column, hide_column = st.columns(2)
     show_column.button(
         "Show formula", key="sy_show_formula", type="primary", icon=":material/functions:",
@@ -211,11 +219,11 @@ def formula_panel() -> None:
         help="Compose the symbolic edges into one formula; every edge must be symbolic or pruned.",
     )
     hide_column.button(
-        "Hide formula", key="sy_hide_formula", on_click=session.hide_formula, disabled=not shown,
+        "Hide formula", key="sy_hide_formula", on_click=session.hide_formula, disabled=not formula_visible,
         width="stretch",
     )
     session.show_notice("formula")
-    if not shown:
+    if not formula_visible:
         return
 
     try:

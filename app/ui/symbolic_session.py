@@ -35,12 +35,14 @@ __all__ = [
     "FORMULA_CACHE",
     "FORMULA_SHOWN",
     "LAST_CLICK",
+    "LAST_WIDTHS",
     "LIVE",
     "MAIN",
     "NOTICE",
     "PENDING_EDGE",
     "REVISION",
     "Edge",
+    "all_edges",
     "build_trainers",
     "candidates",
     "current_formula",
@@ -88,6 +90,8 @@ LAST_CLICK = "sy_state_last_click"
 """Customdata of the diagram point handled last, so an old selection does not win again."""
 PENDING_EDGE = "sy_state_pending_edge"
 """Edge clicked in the diagram, applied to the edge select box at the top of the next run."""
+LAST_WIDTHS = "sy_state_last_widths"
+"""Last valid widths typed by the reader, kept while the current text is invalid."""
 REVISION = "sy_state_revision"
 """Counter raised by every change to the models other than training, to refresh caches."""
 
@@ -106,6 +110,7 @@ def init_page_state() -> None:
         REVISION: 0,
         FORMULA_CACHE: None,
         LAST_CLICK: None,
+        LAST_WIDTHS: [2, 5, 1],
     })
 
 
@@ -399,13 +404,13 @@ def prune_models(inputs: torch.Tensor, threshold: float) -> None:
     removed = []
     for trainer in LIVE.trainers.values():
         model = trainer.model
-        before = sum(edge_state(model, e) != "pruned" for e in _all_edges(model))
+        before = sum(edge_state(model, e) != "pruned" for e in all_edges(model))
         try:
             prune(model, inputs, threshold=threshold, shrink=False)
         except ValueError as error:
             _notify("prune", "error", f"Pruning failed: {error}.")
             return
-        removed.append(before - sum(edge_state(model, e) != "pruned" for e in _all_edges(model)))
+        removed.append(before - sum(edge_state(model, e) != "pruned" for e in all_edges(model)))
 
     if removed[0] == 0:
         _notify(
@@ -419,7 +424,8 @@ def prune_models(inputs: torch.Tensor, threshold: float) -> None:
     _notify("prune", "success", f"Pruned {removed[0]} edges.")
 
 
-def _all_edges(model: KAN) -> list[Edge]:
+def all_edges(model: KAN) -> list[Edge]:
+    """List every edge of `model` as (layer, i, j), layer by layer."""
     return [
         (layer, i, j)
         for layer, part in enumerate(model.layers)
@@ -447,9 +453,27 @@ def current_formula() -> tuple[sympy.Expr, str, float]:
     variables = VARIABLES[: trainer.model.widths[0]]
     expression = formula(trainer.model, variables, digits=4)
     rmse = formula_rmse(expression, variables, trainer.test_input, trainer.test_label)
-    result = (expression, sympy.latex(expression), rmse)
+    result = (expression, _latex_lines(expression), rmse)
     st.session_state[FORMULA_CACHE] = (key, result)
     return result
+
+
+def _latex_lines(expression: sympy.Expr, terms_per_line: int = 3) -> str:
+    # A long sum runs off the side of the page, so it is set as an aligned block of a few
+    # terms per line. Each term keeps its own sign, so a negative term reads "- 0.3 x".
+    if not isinstance(expression, sympy.Add):
+        return sympy.latex(expression)
+    parts = []
+    for position, term in enumerate(expression.as_ordered_terms()):
+        text = sympy.latex(term)
+        if position == 0:
+            parts.append(text)
+        elif text.startswith("-"):
+            parts.append(f"- {text[1:].lstrip()}")
+        else:
+            parts.append(f"+ {text}")
+    lines = [" ".join(parts[start:start + terms_per_line]) for start in range(0, len(parts), terms_per_line)]
+    return r"\begin{aligned}" + r" \\ & ".join(["&" + lines[0]] + lines[1:]) + r"\end{aligned}"
 
 
 def request_formula() -> None:

@@ -20,10 +20,6 @@ from ui.target_picker import build_dataset, target_picker
 
 WIDTHS_KEY = "sy_widths"
 EDGE_KEY = "sy_edge"
-# Last valid widths, kept while the reader's text is invalid. (A bare string here would be
-# drawn on the page by Streamlit's magic.)
-LAST_WIDTHS = "sy_state_last_widths"
-DEFAULT_WIDTHS = [2, 5, 1]
 MAX_HIDDEN_WIDTH = 6
 MAX_LAYERS = 3
 LEARNING_RATES = [1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
@@ -77,14 +73,14 @@ st.title("Symbolic regression")
 st.markdown(
     """
 A KAN puts a learnable function on every edge. After training, many of these functions look
-like familiar ones: a sine, a square, an exponential. Here you train a small KAN on a formula,
-look at every edge in the diagram, ask which functions each edge resembles, **snap** edges to
-them, keep training so the fitted constants settle, and read off the formula the network found.
+like familiar ones: a sine, a square, an exponential. Here you train a small KAN on a formula
+and look at every edge in the diagram. Then ask which functions each edge resembles, **snap**
+edges to them, and keep training so the fitted constants settle. At the end you read off the
+formula the network found.
 """
 )
 session.init_page_state()
 _apply_clicked_edge()
-st.session_state.setdefault(LAST_WIDTHS, DEFAULT_WIDTHS)
 
 data_column, model_column = st.columns(2)
 with data_column:
@@ -98,9 +94,9 @@ with model_column:
     )
     try:
         widths = _parse_widths(widths_text)
-        st.session_state[LAST_WIDTHS] = widths
+        st.session_state[session.LAST_WIDTHS] = widths
     except ValueError as error:
-        widths = st.session_state[LAST_WIDTHS]
+        widths = st.session_state[session.LAST_WIDTHS]
         st.error(f"{error} Still using {', '.join(map(str, widths))}.")
     grid_size = controls.grid_size_slider("sy_grid", value=5, min_value=3, max_value=20)
     lr = st.select_slider(
@@ -134,12 +130,7 @@ if not session.LIVE.trainers:
 
 model = session.LIVE.trainers[session.MAIN].model
 widths = model.widths
-edges = [
-    (layer, i, j)
-    for layer in range(len(widths) - 1)
-    for i in range(widths[layer])
-    for j in range(widths[layer + 1])
-]
+edges = session.all_edges(model)
 
 st.subheader("Train")
 session.LIVE.buttons()

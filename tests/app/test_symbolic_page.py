@@ -252,6 +252,14 @@ def test_url_params_set_widgets(open_page, key, text, expected):
     assert app.slider(key=key).value == pytest.approx(expected)
 
 
+def test_url_params_select_edge_and_function(open_page):
+    app = _open(open_page, sy_edge="h1.2 → f", sy_function="x^2")
+
+    assert app.selectbox(key="sy_edge").value == (1, 1, 0)
+    assert app.selectbox(key="sy_function").value == "x^2"
+    assert any("Edge h1.2 → f" in block.value for block in app.markdown)
+
+
 def test_url_params_set_model(open_page):
     app = _open(open_page, sy_grid="7", sy_compare="false", sy_lambda="0.01", sy_lr="0.003")
 

@@ -150,20 +150,19 @@ def network_figure(
                                        x1=centre[0] + width / 2 + 0.008, y0=bottom - 0.08, y1=top + 0.08,
                                        line={"color": ACCENT, "width": 4}))
 
-    shown = set()
-    for (state, opacity), (xs, ys) in sorted(curves.items()):
-        fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="lines", opacity=opacity,
-            line={"color": STATE_COLORS[state], "width": 2.5},
-            name=f"{state} edge", legendgroup=state, showlegend=state not in shown,
-            hoverinfo="skip",
-        ))
-        shown.add(state)
+    # Legend entries in the fixed order spline, symbolic, pruned. A state with no edges gets
+    # an empty entry, so the legend explains all three colours from the first step on.
     for state, color in STATE_COLORS.items():
-        if state not in shown:
-            # An empty entry keeps all three states in the legend from the first step on.
+        levels = sorted(opacity for curve_state, opacity in curves if curve_state == state)
+        if not levels:
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line={"color": color, "width": 2.5},
                                      name=f"{state} edge", legendgroup=state))
+        for number, opacity in enumerate(levels):
+            xs, ys = curves[(state, opacity)]
+            fig.add_trace(go.Scatter(
+                x=xs, y=ys, mode="lines", opacity=opacity, line={"color": color, "width": 2.5},
+                name=f"{state} edge", legendgroup=state, showlegend=number == 0, hoverinfo="skip",
+            ))
 
     fig.add_trace(go.Scatter(
         x=names["x"], y=names["y"], mode="text", text=names["text"], textposition="top center",
