@@ -33,6 +33,13 @@ PAGES = [
         url_path="stacked",
         help="Train a [1, 1, ..., 1] KAN live beside an MLP of equal size, and see inside every layer.",
     ),
+    st.Page(
+        "views/symbolic.py",
+        title="Symbolic regression",
+        icon=":material/functions:",
+        url_path="symbolic",
+        help="Snap a trained KAN's edges to sin, x², exp and more, and read off the formula.",
+    ),
 ]
 
 # Home builds its links from this list, so the menu and the links always agree.
