@@ -79,3 +79,18 @@ def test_adaptive_and_continual_tabs(app_url, page):
     save_screenshot(page, "grids_continual")
     page.locator(DATAFRAME).nth(1).scroll_into_view_if_needed()
     save_screenshot(page, "grids_continual_tables", full_page=False)
+
+
+def test_scaling_stop_button_ends_sweep(app_url, page):
+    open_app(page, f"{app_url}/grids?gr_section=Scaling+law&gr_sc_grids=3%2C+5%2C+10&gr_sc_steps=200")
+    page.locator(".st-key-gr_sc_start button").click()
+    page.locator('[data-testid="stProgress"]').wait_for()
+
+    page.locator(".st-key-gr_sc_stop button").click()
+
+    page.locator(".st-key-gr_sc_start button:enabled").wait_for()
+    page.locator(".st-key-gr_sc_chart .js-plotly-plot").wait_for()
+    wait_for_rerun(page)
+    assert _chart_x(page, "gr_sc_chart", 1) == [3]
+    assert page.get_by_text("Stopped before the end of the schedule.").count() == 1
+    save_screenshot(page, "grids_scaling_stopped")

@@ -293,6 +293,16 @@ def scaling_figure(
             go.Scatter(x=sizes, y=line, mode="lines", name=f"∝ G<sup>−{reference_exponent:g}</sup>",
                        legendgroup="reference", line={"color": _MUTED, "width": 2, "dash": "dot"}),
         )
+    # Ticks at the trained grid sizes, and explicit ranges padded in decades, so even a
+    # single point (a sweep stopped on its first grid) sits in a readable frame.
+    errors = [value for value in [*train_rmse, *test_rmse] if value and np.isfinite(value)]
+    if grid_sizes:
+        fig.update_xaxes(
+            tickvals=list(grid_sizes), ticktext=[str(size) for size in grid_sizes],
+            range=[np.log10(min(grid_sizes)) - 0.1, np.log10(max(grid_sizes)) + 0.1],
+        )
+    if errors:
+        fig.update_yaxes(range=[np.log10(min(errors)) - 0.3, np.log10(max(errors)) + 0.3])
     fig.update_xaxes(type="log")
     fig.update_yaxes(type="log", **_log_ticks([*train_rmse, *test_rmse]))
     set_axis_titles(fig, "grid size G (intervals, log scale)", "RMSE (units of f, log scale)")
