@@ -138,8 +138,8 @@ def knot_vector(
     knots = extend_grid(points, degree) if extend else points
     if knots.shape[1] < degree + 2:
         raise ValueError(
-            f"a degree-{degree} spline needs at least {degree + 2} knots, got {knots.shape[1]}; "
-            "add knots, lower the degree or turn grid extension on"
+            f"a degree-{degree} spline needs at least {degree + 2} knots, got {knots.shape[1]}. "
+            "Add knots, lower the degree or turn grid extension on"
         )
     return knots[0].numpy()
 

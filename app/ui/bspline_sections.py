@@ -172,7 +172,7 @@ at the knots for k = 1.
         icon=":material/casino:", width="stretch",
     )
     reset_column.button(
-        "Set all to 0", key="bs_reset", on_click=_zero_coefficients, args=(n_basis,),
+        "Reset to 0", key="bs_reset", on_click=_zero_coefficients, args=(n_basis,),
         icon=":material/restart_alt:", width="stretch",
     )
     sliders_box = st.container()
