@@ -136,6 +136,21 @@ def test_non_number_schedule_names_entry(open_page):
     assert app.session_state["gr_capacity_job"] is job
 
 
+def test_capacity_stop_keeps_history(open_page):
+    app = open_page(PAGE, {**CAPACITY_PARAMS, "gr_cap_total": "2000", "gr_cap_steps": "1000, 1500"})
+    app.button(key="gr_cap_start").click().run()
+
+    app.button(key="gr_cap_stop").click().run()
+
+    job = app.session_state["gr_capacity_job"]
+    assert not app.exception
+    assert job.done
+    assert job.stopped
+    assert 1 <= job.trainer.step_count < 2000
+    assert not app.button(key="gr_cap_start").disabled
+    assert "Stopped before the last step." in " ".join(caption.value for caption in app.caption)
+
+
 def test_refinement_step_count_must_match(open_page):
     app = open_page(PAGE, {**CAPACITY_PARAMS, "gr_cap_steps": "10"})
 
@@ -178,10 +193,13 @@ def test_grid_eps_changes_knots(open_page):
 def test_drifted_inputs_counted_outside(open_page):
     app = open_page(PAGE, {"gr_section": "Adaptive grids", "gr_ad_grid": "6"})
 
-    outside = [metric for metric in app.metric if metric.label == "Inputs outside the grid"]
-    before, after = outside[0].value.split(" → ")
+    metrics = {metric.label: metric.value for metric in app.metric}
+    before, after = metrics["Inputs outside the grid"].split(" → ")
     assert int(before) > 0
     assert int(after) == 0
+    # Past the grid the kept model runs on its extension bases only; the updated grid
+    # covers every input, so its error must be far lower after the same training.
+    assert float(metrics["Test RMSE, grid updated"]) < 0.1 * float(metrics["Test RMSE, grid kept"])
 
 
 def test_continual_learning_fills_forgetting_table(open_page):
