@@ -270,3 +270,45 @@ def test_fit_runs_for_presets(open_page, target):
     assert app.selectbox(key="bs_target").value != "sin_pi_x"
     assert not app.error
     assert len(app.get("plotly_chart")) == 2
+
+
+def test_invalid_knots_in_link_fall_back_to_uniform(open_page):
+    app = _open(open_page, bs_knots="-1,x,1")
+
+    assert "'x'" in app.error[0].value
+    assert len(_traces(app, "bases")) == 8
+
+
+def test_empty_grid_range_explained(open_page):
+    app = _open(open_page)
+
+    app.slider(key="bs_range").set_value((0.5, 0.5)).run()
+
+    assert not app.exception
+    assert "lower < upper" in app.error[0].value
+    assert not app.get("plotly_chart")
+
+
+def test_invalid_coefficient_text_keeps_previous(open_page):
+    app = _open(open_page, bs_section="Coefficients", bs_coefs="1, 2")
+
+    app.text_input(key="bs_coefs").set_value("1, two").run()
+
+    assert not app.exception
+    assert "'two'" in app.error[0].value
+    assert app.text_input(key="bs_coefs").value == "1, 2"
+    np.testing.assert_allclose(_array(_traces(app, "control")[0]["y"]), [1, 2, 0, 0, 0, 0, 0, 0])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"bs_degree": "9"}, {"bs_grid_size": "-3"}, {"bs_section": "Nope"},
+     {"bs_section": "Fit a target", "bs_samples": "abc"},
+     {"bs_section": "Fit a target", "bs_target": "nothing"},
+     {"bs_section": "Coefficients", "bs_coef_seed": "-5"}],
+)
+def test_bad_query_params_ignored(open_page, params):
+    app = _open(open_page, **params)
+
+    assert not app.error
+    assert app.get("plotly_chart")
