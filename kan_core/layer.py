@@ -24,12 +24,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from kan_core.bspline import extend_grid, uniform_grid, validate_knots
+from kan_core.fused import kan_layer_sum
 from kan_core.local_basis import (
     PowerTable,
     locate,
     local_basis_padded,
     pad_knots,
-    kan_layer_sum,
     power_table,
 )
 
@@ -292,9 +292,7 @@ class KANLayer(nn.Module):
         Tensor, shape (batch, out_features)
         """
         self._check_input(x)
-        _, _, table = self._knot_cache()
-        scale_base = self.scale_base if self.base_activation is not None else None
-        out = kan_layer_sum(x, table, self.coef, self.scale_spline, scale_base, self.spline_mask)
+        out = kan_layer_sum(x, *self.fused_arguments())
 
         edges = self._active_symbolic_edges()
         if edges:
@@ -302,6 +300,16 @@ class KANLayer(nn.Module):
             for i, j in edges:
                 out[:, j] += self._symbolic_edge(x[:, i], i, j)
         return out
+
+    def fused_arguments(self) -> tuple:
+        """Return (table, coef, scale_spline, scale_base or None, spline_mask) for `kan_core.fused`."""
+        _, _, table = self._knot_cache()
+        scale_base = self.scale_base if self.base_activation is not None else None
+        return table, self.coef, self.scale_spline, scale_base, self.spline_mask
+
+    def has_symbolic_edges(self) -> bool:
+        """True when at least one edge has its symbolic path switched on."""
+        return bool(self._active_symbolic_edges())
 
     def _spline_terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # On its knot interval each edge's spline is a polynomial of degree k in u = x - t_j.

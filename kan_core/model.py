@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from kan_core.fused import kan_stack
 from kan_core.layer import KANLayer
 
 __all__ = ["KAN", "MLP", "MLP_ACTIVATIONS", "mlp_parameter_count", "match_mlp_width"]
@@ -121,6 +122,9 @@ class KAN(nn.Module):
             forward pass.
         """
         if not return_intermediates:
+            if not any(layer.has_symbolic_edges() for layer in self.layers):
+                # One autograd node for the whole network (see kan_core.fused).
+                return kan_stack(x, [layer.fused_arguments() for layer in self.layers])
             for layer in self.layers:
                 x = layer(x)
             return x

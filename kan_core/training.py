@@ -18,6 +18,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from kan_core.fused import mse_with_gradients
+from kan_core.model import KAN
+
 __all__ = ["Trainer", "StepReport", "OPTIMIZERS", "DEFAULT_LR"]
 
 OPTIMIZERS = ("adam", "sgd", "lbfgs")
@@ -180,6 +183,7 @@ class Trainer:
         self._order: torch.Tensor | None = None
         self._cursor = 0
         self._call_started = self._clock = time.perf_counter()
+        self._fused: list | None = None
 
         self.set_dataset(dataset)
         self._build_optimizer()
@@ -305,6 +309,27 @@ class Trainer:
             loss = loss + self.regularizer(self.model, x)
         return loss
 
+    def _fused_arguments(self) -> list | None:
+        # A plain KAN without regularizer or symbolic edges takes the hand-written backward
+        # pass of kan_core.fused, which skips autograd and gives the same gradients. The
+        # decision is made once per step() call and after every callback, because only the
+        # caller can change the model in between.
+        if self.regularizer is not None or not isinstance(self.model, KAN):
+            return None
+        layers = self.model.layers
+        if any(layer.has_symbolic_edges() for layer in layers):
+            return None
+        return [layer.fused_arguments() for layer in layers]
+
+    def _objective_and_gradients(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        for param in self._params:
+            param.grad = None
+        if self._fused is not None:
+            return mse_with_gradients(x, y, self._fused)
+        loss = self._objective(x, y)
+        loss.backward()
+        return loss
+
     # ----------------------------------------------------------------- training
 
     def step(self, n: int = 1) -> StepReport:
@@ -330,6 +355,7 @@ class Trainer:
         if self.stopped:
             return self._report(0, math.nan)
         self._sync_with_model()
+        self._fused = self._fused_arguments()
 
         loss_value = math.nan
         for done in range(n):
@@ -346,6 +372,8 @@ class Trainer:
                 keep_going = self._record(loss_value)
                 if self.stopped or keep_going is False:
                     return self._report(done + 1, loss_value)
+                self._sync_with_model()
+                self._fused = self._fused_arguments()
 
         if not self._parameters_finite():
             self._diverge(loss_value, "a parameter became inf or nan")
@@ -358,10 +386,7 @@ class Trainer:
         self._clock = now
 
     def _gradient_update(self, x: torch.Tensor, y: torch.Tensor) -> float:
-        self.optimizer.zero_grad(set_to_none=True)
-        loss = self._objective(x, y)
-        loss.backward()
-        value = loss.item()
+        value = self._objective_and_gradients(x, y).item()
         if not math.isfinite(value):
             self._diverge(value, f"the loss became {value}")
             return value
@@ -373,10 +398,7 @@ class Trainer:
 
     def _lbfgs_update(self, x: torch.Tensor, y: torch.Tensor) -> float:
         def closure() -> torch.Tensor:
-            self.optimizer.zero_grad(set_to_none=True)
-            loss = self._objective(x, y)
-            loss.backward()
-            return loss
+            return self._objective_and_gradients(x, y)
 
         # LBFGS evaluates many points per update, so check the result once at the end.
         self._take_snapshot()
@@ -393,7 +415,9 @@ class Trainer:
         self._snapshot_step = self.step_count
 
     def _parameters_finite(self) -> bool:
-        return all(bool(torch.isfinite(p).all()) for p in self._params)
+        # One check over all parameters at once; a call per tensor costs more than the test.
+        flat = torch.cat([p.detach().reshape(-1) for p in self._params])
+        return bool(torch.isfinite(flat).all())
 
     def _diverge(self, value: float, what: str) -> None:
         # The snapshot holds the last parameters whose loss was finite (one update back).

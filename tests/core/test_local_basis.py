@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from kan_core.bspline import bspline_basis, extend_grid, uniform_grid
-from kan_core.local_basis import kan_layer_sum, local_basis, locate, power_table
+from kan_core.fused import kan_layer_sum
+from kan_core.local_basis import local_basis, locate, power_table
 
 DEGREES = list(range(6))
 TOLERANCE = 1e-12
