@@ -244,7 +244,7 @@ class LiveTraining:
     def _train(self, steps: int, budget: float | None) -> None:
         # Run turns of a few updates per trainer until `steps` updates or `budget` seconds.
         started = time.perf_counter()
-        steps = min(steps, LIMITS.max_steps_per_tick)
+        steps = min(steps, LIMITS.max_steps_per_tick, self.max_steps - self.step_count)
         chunk = self._chunk()
         done = 0
         while done < steps:
@@ -286,7 +286,7 @@ class LiveTraining:
     def _tick(self, render: Callable[[Mapping[str, Trainer]], None]) -> None:
         was_playing = self.playing
         if was_playing and self.trainers:
-            self._train(self.max_steps, budget=self.tick_budget)
+            self._train(LIMITS.max_steps_per_tick, budget=self.tick_budget)
             self._measure_rate()
 
         self._status()

@@ -64,7 +64,7 @@ class Settings:
 
     @property
     def signature(self) -> tuple:
-        """All settings that define data, models and optimizer: a change starts over."""
+        """Settings that define the data, the models and the optimizer. A change starts over."""
         return (
             self.target_key, self.noise, self.n_samples, self.test_fraction, self.seed,
             self.depth, self.grid_sizes, self.grid_ranges, self.degree, self.residual_base,

@@ -61,7 +61,8 @@ def test_page_runs_and_draws_charts(stacked):
 def test_models_have_matching_parameter_counts(stacked):
     kan, mlp = _kan(stacked).model, _mlp(stacked).model
 
-    # Default: depth 3, G = 5, k = 3, trainable scales: 3 edges of 5 + 3 + 2 parameters.
+    # Defaults: depth 3, G = 5, k = 3 and trainable scales, so each of the 3 edges has
+    # G + k = 8 coefficients and 2 scales.
     assert kan.widths == [1, 1, 1, 1]
     assert kan.parameter_count() == 30
     assert len(mlp.widths) == 5
@@ -230,6 +231,19 @@ def test_divergence_warns_and_keeps_model(open_page):
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
 
 
+def test_divergence_while_playing_pauses(open_page):
+    app = open_page(PAGE, {"st_optimizer": "SGD", "st_lr": "10"})
+
+    app.button(key="st_play").click().run()
+
+    assert not app.exception
+    assert app.session_state[PLAYING] is False
+    assert app.button(key="st_play").disabled is False
+    assert app.button(key="st_pause").disabled is True
+    assert any(warning.value.startswith("KAN: Training stopped") for warning in app.warning)
+    assert _kan(app).history["step"][0] == 0
+
+
 def test_play_trains_one_tick_and_pause_stops(stacked):
     stacked.button(key="st_play").click().run()
 
@@ -255,6 +269,40 @@ def test_empty_grid_range_keeps_previous_model(stacked):
     assert "grid range of layer 2 is empty" in stacked.error[0].value
     assert _kan(stacked) is trainer
     assert trainer.step_count == CLICK_STEPS
+
+
+def _limited_live_app():
+    # A one-layer KAN under a controller that stops at 12 steps, run as its own script.
+    from kan_core.model import KAN
+    from kan_core.targets import TARGETS, make_dataset
+    from kan_core.training import Trainer
+    from ui.live_training import LiveTraining
+
+    live = LiveTraining("lt", max_steps=12, click_steps=10, tick_budget=5.0)
+    live.init_state()
+    dataset = make_dataset(TARGETS["sin_pi_x"], 50)
+    live.sync("fixed", lambda: {"KAN": Trainer(KAN([1, 1]), dataset)})
+    live.buttons()
+    live.run(lambda trainers: None)
+
+
+def test_step_limit_pauses_playing():
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_function(_limited_live_app, default_timeout=60)
+    app.run()
+
+    app.button(key="lt_play").click().run()
+
+    assert not app.exception
+    assert app.session_state["lt_live_trainers"]["KAN"].step_count == 12
+    assert app.session_state["lt_live_playing"] is False
+    assert "limit of 12 steps" in app.info[0].value
+
+    app.button(key="lt_play").click().run()
+
+    assert app.session_state["lt_live_trainers"]["KAN"].step_count == 12
+    assert app.session_state["lt_live_playing"] is False
 
 
 # ----------------------------------------------------------------- figure builders
