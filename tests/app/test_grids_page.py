@@ -107,6 +107,9 @@ def test_capacity_refinement_keeps_activation(open_page):
     assert len(after) == 2
     for old, new in zip(before, after):
         np.testing.assert_allclose(_values(new, "y"), _values(old, "y"), atol=1e-9)
+    titles = [annotation["text"] for annotation in activations["layout"]["annotations"]]
+    assert titles[0].startswith("step 10: G 3 → 6<br>max |Δφ| ")
+    assert float(titles[0].rsplit(" ", 1)[1]) < 1e-9
 
 
 def test_bad_schedule_keeps_previous_results(open_page):

@@ -64,7 +64,8 @@ def refinement_activation_figure(
     ----------
     snapshots : sequence of dict
         One per refinement, with ``x`` (points,), ``before`` and ``after`` (points,) activation
-        values, ``grid_after`` (new grid points) and ``from_size``, ``to_size``, ``step``.
+        values, ``grid_after`` (new grid points), ``max_change`` (largest |after - before|)
+        and ``from_size``, ``to_size``, ``step``.
     edge_label : str
         Names the edge in the y-axis title, such as "layer 1, x1 → node 1".
     uirevision : str
@@ -78,9 +79,12 @@ def refinement_activation_figure(
     count = max(1, len(snapshots))
     cols = min(count, 5)
     rows = (count + cols - 1) // cols
-    titles = [f"step {shot['step']}: G {shot['from_size']} → {shot['to_size']}" for shot in snapshots]
+    titles = [
+        f"step {shot['step']}: G {shot['from_size']} → {shot['to_size']}<br>max |Δφ| {shot['max_change']:.0e}"
+        for shot in snapshots
+    ]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles or None,
-                        horizontal_spacing=0.05, vertical_spacing=0.18)
+                        horizontal_spacing=0.05, vertical_spacing=0.22)
     for index, shot in enumerate(snapshots):
         row, col = index // cols + 1, index % cols + 1
         first = index == 0
