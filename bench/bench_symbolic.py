@@ -7,8 +7,9 @@ first two tables only). The script prints three tables:
    1000 samples each, with 1 and 2 torch threads;
 2. the median time of ``fit_symbolic`` per candidate on the sine edge;
 3. the pipeline on exp(sin(pi x) + y^2) for seeds 0 to 2: train [2, 5, 1]
-   with the sparsity penalty, prune, refine the grid, auto-snap, retrain,
-   then compare the rounded formula with exp(sin(3.1416 x) + y^2).
+   with the sparsity penalty and prune (repeated while more than one hidden
+   node is left and pruning still removes nodes), refine the grid, auto-snap,
+   retrain, then compare the rounded formula with exp(sin(3.1416 x) + y^2).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from kan_core.training import Trainer
 TARGET_SECONDS = 0.5
 PIPELINE_TARGET_SECONDS = 60.0
 PIPELINE_SEEDS = (0, 1, 2)
+MAX_SPARSITY_ROUNDS = 3
 SAMPLES = 1000
 RUNS = 5
 
@@ -70,12 +72,27 @@ def train(model, data, steps, regularizer=None, exact=False):
 
 
 def run_pipeline(seed: int) -> dict:
-    """Run the steps of tests/core/test_formula.py on one seed and time them."""
+    """Run the steps of tests/core/test_formula.py on one seed and time them.
+
+    Only the extra sparsity rounds differ from the test, which needs none.
+    """
     start = time.perf_counter()
     data = make_dataset(TARGETS["exp_sin_pi_x_y2"], 1000, seed=seed, dtype=torch.float64)
     model = KAN([2, 5, 1], grid_size=5, dtype=torch.float64, seed=seed)
     train(model, data, 20, SparsityRegularizer(strength=1e-2))
     pruned = prune(model, data.train_input, threshold=1e-2)
+
+    # Seed 0, the test's seed, reaches one hidden node in the first round.
+    # Other seeds may need more sparsity rounds on the pruned network.
+    rounds = 1
+    while pruned.widths[1] > 1 and rounds < MAX_SPARSITY_ROUNDS:
+        train(pruned.model, data, 20, SparsityRegularizer(strength=1e-2))
+        again = prune(pruned.model, data.train_input, threshold=1e-2)
+        rounds += 1
+        unchanged = again.widths == pruned.widths
+        pruned = again
+        if unchanged:
+            break
     model = pruned.model
     train(model, data, 10)
     try:
@@ -89,7 +106,7 @@ def run_pipeline(seed: int) -> dict:
     trainer = train(model, data, 15, exact=True)
     seconds = time.perf_counter() - start
 
-    result = {"seed": seed, "widths": pruned.widths, "seconds": seconds, "snapped": len(report.snapped)}
+    result = {"seed": seed, "widths": pruned.widths, "rounds": rounds, "seconds": seconds}
     result["test_rmse"] = math.sqrt(trainer.evaluate()["test_loss"])
     try:
         rounded = formula(model, ("x", "y"), digits=4)
@@ -106,13 +123,20 @@ def run_pipeline(seed: int) -> dict:
 
 def print_pipeline() -> None:
     print()
-    print("exp(sin(pi x) + y^2): [2, 5, 1] + sparsity (20 LBFGS), prune, 10, grid 10, 10, auto-snap, 15")
-    print(f"{'seed':>4} {'pruned':<10} {'seconds':>7} {'target s':>8} {'test RMSE':>10} {'formula RMSE':>12}  formula")
+    print(
+        "exp(sin(pi x) + y^2): [2, 5, 1] + sparsity (20 LBFGS) and prune, up to "
+        f"{MAX_SPARSITY_ROUNDS} rounds, 10, grid 10, 10, auto-snap, 15"
+    )
+    print(
+        f"{'seed':>4} {'rounds':>6} {'pruned':<10} {'seconds':>7} {'target s':>8} {'test RMSE':>10} "
+        f"{'formula RMSE':>12}  formula"
+    )
     for seed in PIPELINE_SEEDS:
         result = run_pipeline(seed)
         verdict = "matches" if result["match"] else "differs"
         print(
-            f"{seed:>4} {str(result['widths']):<10} {result['seconds']:>7.1f} {PIPELINE_TARGET_SECONDS:>8.0f} "
+            f"{seed:>4} {result['rounds']:>6} {str(result['widths']):<10} {result['seconds']:>7.1f} "
+            f"{PIPELINE_TARGET_SECONDS:>8.0f} "
             f"{result['test_rmse']:>10.2e} {result['formula_rmse']:>12.2e}  {result['formula']} ({verdict})"
         )
 
