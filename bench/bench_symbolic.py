@@ -6,10 +6,11 @@ first two tables only). The script prints three tables:
 1. the median time of ``rank_candidates`` over 5 runs for a few edges with
    1000 samples each, with 1 and 2 torch threads;
 2. the median time of ``fit_symbolic`` per candidate on the sine edge;
-3. the pipeline on exp(sin(pi x) + y^2) for seeds 0 to 2: train [2, 5, 1]
-   with the sparsity penalty and prune (repeated while more than one hidden
-   node is left and pruning still removes nodes), refine the grid, auto-snap,
-   retrain, then compare the rounded formula with exp(sin(3.1416 x) + y^2).
+3. the pipeline on exp(sin(pi x) + y^2) for seeds 0 to 2. It trains
+   [2, 5, 1] with the sparsity penalty and prunes, and repeats that while more
+   than one hidden node is left and pruning still removes nodes. Then it
+   refines the grid, auto-snaps and retrains, and compares the rounded
+   formula with exp(sin(3.1416 x) + y^2).
 """
 
 from __future__ import annotations
