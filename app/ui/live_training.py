@@ -83,6 +83,7 @@ class LiveTraining:
         self.rate_key = f"{prefix}_live_rate"
         self.last_tick_key = f"{prefix}_live_last_tick"
         self.context_key = f"{prefix}_live_context"
+        self.generation_key = f"{prefix}_live_generation"
 
     # ----------------------------------------------------------------- state
 
@@ -98,6 +99,7 @@ class LiveTraining:
             # (time.perf_counter(), step count of the first trainer) at the previous tick.
             self.last_tick_key: None,
             self.context_key: None,
+            self.generation_key: 0,
         })
 
     @property
@@ -114,6 +116,14 @@ class LiveTraining:
     def context(self):
         """The `context` passed to the `sync` call that built the current trainers."""
         return st.session_state[self.context_key]
+
+    @property
+    def generation(self) -> int:
+        """Number of times the trainers were built in this session.
+
+        Put it in a chart's ``uirevision`` to drop the reader's zoom when training starts over.
+        """
+        return st.session_state[self.generation_key]
 
     @property
     def step_count(self) -> int:
@@ -171,6 +181,7 @@ class LiveTraining:
         st.session_state[self.trainers_key] = trainers
         st.session_state[self.signature_key] = signature
         st.session_state[self.context_key] = context
+        st.session_state[self.generation_key] += 1
         st.session_state[self.notice_key] = None
         st.session_state[self.rate_key] = None
         st.session_state[self.last_tick_key] = None

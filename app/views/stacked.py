@@ -273,7 +273,7 @@ def _render_results(trainers: dict[str, Trainer]) -> None:
     histories = {"KAN": kan_trainer.history, "MLP": mlp_trainer.history}
     loss_column, prediction_column = st.columns(2)
     with loss_column:
-        _show(loss_figure(histories, uirevision="st-loss"), "st_loss_chart")
+        _show(loss_figure(histories, uirevision=f"st-loss-{LIVE.generation}"), "st_loss_chart")
     with prediction_column:
         _show(
             prediction_figure(
@@ -299,12 +299,15 @@ def _render_inside(trainers: dict[str, Trainer]) -> None:
         "knots and the span of the values it receives. Bottom: that span over training "
         "against the grid ends."
     )
-    _show(layers_figure(curves, ranges, uirevision=f"st-layers-{settings.depth}"), "st_layers_chart")
+    _show(layers_figure(curves, ranges, uirevision=f"st-layers-{LIVE.generation}"), "st_layers_chart")
     _outside_notes(curves, settings.residual_base)
 
     gradient_column, count_column = st.columns([2, 1])
     with gradient_column:
-        _show(grad_norm_figure(kan_trainer.history, uirevision="st-gradients"), "st_gradient_chart")
+        _show(
+            grad_norm_figure(kan_trainer.history, uirevision=f"st-gradients-{LIVE.generation}"),
+            "st_gradient_chart",
+        )
     with count_column:
         st.metric("KAN parameters", kan.parameter_count())
         hidden = mlp.widths[1]

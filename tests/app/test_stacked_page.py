@@ -92,6 +92,7 @@ def test_steps_lower_the_kan_loss(stacked):
 def test_reset_clears_history(stacked):
     _step(stacked, clicks=2)
     assert _kan(stacked).step_count == 2 * CLICK_STEPS
+    generation = stacked.session_state["st_live_generation"]
 
     stacked.button(key="st_reset").click().run()
 
@@ -100,6 +101,8 @@ def test_reset_clears_history(stacked):
     assert _kan(stacked).history["step"] == [0]
     assert _mlp(stacked).history["step"] == [0]
     assert _metric(stacked, "Step") == "0"
+    # A new generation gives the charts a new uirevision, which drops the old zoom.
+    assert stacked.session_state["st_live_generation"] == generation + 1
 
 
 def test_reset_rebuilds_same_initial_model(stacked):
