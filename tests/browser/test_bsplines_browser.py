@@ -133,3 +133,30 @@ def test_each_section_renders(app_url, page, section, charts):
     page.locator(CHART).nth(charts - 1).wait_for()
     assert len(plotly_trace_counts(page)) == charts
     save_screenshot(page, f"bsplines_{section.replace('+', '_').lower()}")
+
+
+def test_coefficient_slider_reaches_url(app_url, page):
+    open_app(page, f"{app_url}/bsplines?bs_section=Coefficients&bs_coefs=0")
+    page.locator(CHART).first.wait_for()
+
+    thumb = slider_thumb(page, "bs_c3")
+    thumb.focus()
+    thumb.press("ArrowRight")
+
+    page.wait_for_function("() => new URLSearchParams(window.location.search).get('bs_coefs') !== '0'")
+    wait_for_rerun(page)
+    coefficients = parse_qs(urlparse(page.url).query)["bs_coefs"][0].split(", ")
+    assert coefficients == ["0", "0", "0", "0.01", "0", "0", "0", "0"]
+    # The moved coefficient's support is shaded and labelled.
+    assert page.locator(".js-plotly-plot .annotation-text", has_text="support of N").count() == 1
+    save_screenshot(page, "bsplines_coefficient_moved")
+
+
+def test_randomise_button_updates_url(app_url, page):
+    open_app(page, f"{app_url}/bsplines?bs_section=Coefficients")
+
+    page.locator(".st-key-bs_randomise button").click()
+
+    page.wait_for_function("() => new URLSearchParams(window.location.search).get('bs_coef_seed') === '1'")
+    wait_for_rerun(page)
+    assert page.locator(".st-key-bs_coef_seed input").input_value() == "1"

@@ -178,11 +178,13 @@ def spline_figure(
         "name": "spline Σ c<sub>i</sub> N<sub>i,k</sub>(x)", "legendgroup": "curve",
         "hovertemplate": "s(%{x:.3f}) = %{y:.3f}<extra></extra>",
     })
+    # The y axis spans at least [-1, 1], so small moves are seen at their true size, with
+    # room below for the knot markers and above for the control-point labels.
+    low = min(float(np.min(curve.y)), float(np.min(curve.coefficients)), -1.0)
+    high = max(float(np.max(curve.y)), float(np.max(curve.coefficients)), 1.0)
+    pad = 0.08 * (high - low)
     if knots is not None:
-        # A row of knot markers just below everything else in the chart.
-        low = min(float(np.min(curve.y)), float(np.min(curve.coefficients)))
-        high = max(float(np.max(curve.y)), float(np.max(curve.coefficients)))
-        traces.append(_knot_trace(np.asarray(knots), y=low - 0.08 * max(high - low, 1.0)))
+        traces.append(_knot_trace(np.asarray(knots), y=low - pad))
     traces.append({
         "type": "scatter", "x": curve.x, "y": curve.derivative, "xaxis": "x2", "yaxis": "y2",
         "mode": "lines", "line": {"color": ACCENT, "width": 2.5},
@@ -192,6 +194,7 @@ def spline_figure(
 
     layout = shared_layout(uirevision=uirevision, height=620)
     layout.update(stacked_axes([0.68, 0.32], y_titles=["s(x)", "s'(x)"]))
+    layout["yaxis"]["range"] = [low - 2 * pad, high + 3 * pad]
     shapes, annotations = [], []
     if domain is not None:
         shapes += _band(domain[0], domain[1], _DOMAIN_FILL, rows=2)
@@ -200,7 +203,8 @@ def spline_figure(
         shapes += _band(start, end, _SUPPORT_FILL, rows=2)
         annotations.append({
             "x": (start + end) / 2, "xref": "x", "y": 1.0, "yref": "y domain",
-            "showarrow": False, "font": {"color": ACCENT},
+            "yanchor": "top", "showarrow": False, "font": {"color": ACCENT},
+            "bgcolor": "rgba(255, 255, 255, 0.8)",
             "text": f"support of N<sub>{highlight},{degree}</sub>: {degree + 1} intervals",
         })
     layout["shapes"] = shapes
