@@ -139,6 +139,7 @@ def list_text_input(
     validator: Validator | None = None,
     placeholder: str | None = None,
     help: str | None = None,
+    max_chars: int = 4000,
 ) -> list[float] | None:
     """Draw a URL-bound text input for a list of numbers and return the valid list.
 
@@ -154,6 +155,9 @@ def list_text_input(
     validator : callable, optional
         Further checks on the parsed list; raises ValueError with a plain sentence.
     placeholder, help : str, optional
+    max_chars : int
+        Maximum length of the typed text. A link can still carry longer text, which
+        `max_count` then limits.
 
     Returns
     -------
@@ -174,6 +178,7 @@ def list_text_input(
         bind=BIND,
         placeholder=placeholder,
         help=help,
+        max_chars=max_chars,
         on_change=_on_text_change,
         args=(text_key, name, max_count, validator),
     )
