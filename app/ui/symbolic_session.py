@@ -168,6 +168,8 @@ def build_trainers(
     for name in names:
         model = KAN(widths, grid_size=grid_size, dtype=torch.float64, seed=seed)
         # Every layer's grid starts where its inputs lie, as pykan does before training.
+        # NOTE: hidden values can leave their grid later; those edges then act only through
+        # the base function there. Moving grids mid-run slowed Adam down in our trials.
         update_grid_from_samples(model, dataset.train_input.to(torch.float64))
         trainers[name] = Trainer(model, dataset, optimizer="adam", lr=lr, seed=seed)
     return trainers

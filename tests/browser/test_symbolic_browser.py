@@ -81,3 +81,35 @@ def test_click_on_diagram_selects_edge(app_url, page):
 
     assert page.get_by_text("Edge x → h1.1 is a spline").count() == 0
     save_screenshot(page, "symbolic_clicked_edge")
+
+    _click_and_wait_for(page, "sy_snap", "Edge h1.2 → f is now")
+    assert page.get_by_text("Edge h1.2 → f is symbolic").count() == 1
+    save_screenshot(page, "symbolic_snapped_edge")
+
+
+def _step_count(page) -> int:
+    # The first metric of the training area is the step count, such as "1,240".
+    return int(page.locator('[data-testid="stMetricValue"]').first.inner_text().replace(",", ""))
+
+
+def test_play_trains_until_paused(app_url, page):
+    open_app(page, f"{app_url}/symbolic?{QUERY}", timeout_ms=SLOW_MS)
+
+    page.locator(".st-key-sy_play button").first.click()
+    # While playing, the status widget keeps appearing, so wait for the step count instead.
+    page.wait_for_function(
+        "() => parseInt((document.querySelector('[data-testid=\"stMetricValue\"]') || {}).innerText"
+        " ?.replace(/,/g, '') || '0') >= 20",
+        timeout=SLOW_MS,
+    )
+    assert_no_exception(page)
+    save_screenshot(page, "symbolic_playing")
+    page.locator(".st-key-sy_pause button").first.click()
+    page.get_by_text("paused").first.wait_for(timeout=SLOW_MS)
+    wait_for_rerun(page, SLOW_MS)
+
+    paused_at = _step_count(page)
+    page.wait_for_timeout(2000)
+    assert paused_at >= 20
+    assert _step_count(page) == paused_at
+    assert_no_exception(page)
