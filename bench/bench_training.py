@@ -15,13 +15,15 @@ Method
   divergence guard (a finite check and a parameter snapshot per step) stays on. The
   "records on" row shows the cost of ``record_every=1``, which the app uses for short runs.
 - pykan runs in its own venv as a subprocess, built with ``symbolic_enabled=False`` and put in
-  ``model.speed()`` mode, and trained by a bare loop (forward, MSE, backward, step), which is
-  cheaper than its ``fit`` because fit also computes regularization terms and updates grids.
+  ``model.speed()`` mode. A bare loop (forward, MSE, backward, step) trains it. That loop is
+  cheaper than pykan's ``fit``, which also computes regularization terms and updates grids.
 - Adam: the same torch.optim.Adam class with lr 0.01 on both sides. kan_core's Trainer passes
   ``fused=True``; pykan uses the default implementation, as its ``fit`` does. A row with
   ``fused=True`` for pykan too shows how much of the gap that flag explains.
 - LBFGS: torch.optim.LBFGS(lr=1, max_iter=20, history_size=10, line_search_fn="strong_wolfe")
   on both sides (pykan's fit uses its own copy of LBFGS with the same history size).
+- The MSE columns give the training loss at the end of the fastest round, as a check that both
+  sides train. They differ because the two libraries initialise differently.
   The line search stops at different points on the two sides, so the table also gives loss
   evaluations (closure calls) per second, the fairer LBFGS number.
 - Times are CPU seconds of each process (``time.process_time``), which other programs on a
@@ -59,7 +61,7 @@ STEPS = {"adam": {"a": 200, "b": 100}, "lbfgs": {"a": 4, "b": 3}}
 LR = {"adam": 0.01, "lbfgs": 1.0}
 TARGET_RATIO = 5.0
 
-# The pykan half. It reads one JSON command per line and answers with one JSON line.
+# The pykan half. It reads one JSON command per line and replies with one JSON line.
 WORKER = r"""
 import json, sys, time
 import torch
@@ -274,7 +276,7 @@ def main() -> int:
 
     print(f"Training throughput, torch {torch.__version__}, 1 thread, float32")
     header = (f"{'case':<24}{'optimizer':<24}{'kan_core steps/s':>18}{'pykan steps/s':>15}"
-              f"{'ratio':>8}{'evals/s ratio':>15}{'loss kan_core':>15}{'loss pykan':>13}")
+              f"{'ratio':>8}{'evals/s ratio':>15}{'MSE kan_core':>15}{'MSE pykan':>13}")
     print(header)
     print("-" * len(header))
     missed = []

@@ -1,12 +1,13 @@
 """Forward and hand-written backward passes of KAN layers, for fast training.
 
 In the small networks the app trains ([1, 1, 1] with 800 points, say), each tensor operation
-costs a few microseconds of fixed overhead and the arithmetic almost nothing, so the training
-step costs roughly the number of operations. Autograd records about twenty nodes per layer for
-the power-table evaluation of `kan_core.local_basis`. Here one `torch.autograd.Function` covers
-a whole stack of layers, and its backward pass computes exactly the gradients that are needed
-with about twenty operations per layer. `kan_core.layer.KANLayer` and `kan_core.model.KAN`
-call these functions. Tests check them against the reference basis and with gradcheck.
+costs a few microseconds of fixed overhead and the arithmetic almost nothing, so the time of a
+training step follows the number of operations. Left to autograd, the power-table evaluation of
+`kan_core.local_basis` records more than a dozen nodes per layer. Here one
+`torch.autograd.Function` covers a whole stack of layers, and its backward pass computes only
+the gradients that are needed, with about twenty operations per layer. `kan_core.layer.KANLayer`,
+`kan_core.model.KAN` and `kan_core.training.Trainer` call these functions. The tests compare
+them with the reference basis and run gradcheck.
 
 Per layer, with m knots, k + 1 = ``terms`` powers and R = m + 1 table rows:
 

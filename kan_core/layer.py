@@ -7,11 +7,11 @@ Edge (i, j) maps input i to a contribution to output j:
 
 with the residual base b = SiLU (or no base), B-spline bases N_s on the extended grid of input i
 (`kan_core.bspline.extend_grid`), and a function f_ij from `kan_core.symbolic_library.LIBRARY`.
-Output j is sum_i phi_ij(x_i). This is the layer of Liu et al., "KAN: Kolmogorov-Arnold
-Networks" (2024), with the symbolic branch of their pykan implementation.
+Output j is sum_i phi_ij(x_i). This is the layer of pykan 0.2.8 (the KANLayer and
+Symbolic_KANLayer pair), written as one module.
 
 Outside the extended grid every basis is zero, so an edge whose input leaves its grid keeps only
-the base term; a network without a base loses that signal entirely.
+the base term. A network without a base loses that signal entirely.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class KANLayer(nn.Module):
     knots : buffer, shape (in_features, G + 1 + 2k)
         ``extend_grid(grid, k)``.
     spline_mask, symbolic_mask : buffers, shape (in_features, out_features)
-        1.0 turns the spline-plus-base path or the symbolic path of an edge on; a pruned edge has
+        1.0 turns the spline-plus-base path or the symbolic path of an edge on. A pruned edge has
         both at 0.
     coef : Parameter, shape (in_features, out_features, G + k)
     scale_base, scale_spline : Parameter, shape (in_features, out_features)
@@ -101,9 +101,9 @@ class KANLayer(nn.Module):
     -----
     Initialisation: coefficients are drawn uniformly from [-noise_scale / 2, noise_scale / 2], so
     the initial spline stays within that band (the bases sum to at most 1). Drawing replaces the
-    least-squares fit of noise that pykan uses; both give a small random curve. ``scale_base`` is
-    1 / sqrt(in_features), so that the base terms of all inputs sum to O(1), and
-    ``scale_spline`` is 1. The noise is drawn in float64 and then converted, so float32 and
+    least-squares fit of noise that pykan 0.2.8 uses, and both give a small random curve.
+    ``scale_base`` is 1 / sqrt(in_features), so that the base terms of all inputs sum to O(1),
+    and ``scale_spline`` is 1. The noise is drawn in float64 and then converted, so float32 and
     float64 layers built from the same generator state start from the same function.
     """
 
@@ -193,8 +193,8 @@ class KANLayer(nn.Module):
         """Replace the grid and the coefficients together.
 
         The coefficient tensor keeps its identity as a Parameter (only its data changes), so an
-        optimizer that holds it stays valid; `kan_core.training.Trainer` notices the new shape
-        and resets that parameter's optimizer state.
+        optimizer that references it stays valid. `kan_core.training.Trainer` notices the new
+        shape and resets that parameter's optimizer state.
 
         Parameters
         ----------
@@ -257,7 +257,7 @@ class KANLayer(nn.Module):
         return self._scatter_padded(values, start)[:, :, self.degree : self.degree + self.n_basis]
 
     def _scatter_padded(self, values: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
-        # Window entries sit at start + s in [-k, n + k - 1]; a k-column margin on both sides
+        # Window entries sit at start + s in [-k, n + k - 1]. A k-column margin on both sides
         # takes the out-of-range ones (whose values are zero) without clamping.
         k = self.degree
         batch = values.shape[0]

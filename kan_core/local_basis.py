@@ -45,7 +45,7 @@ def pad_knots(knots: torch.Tensor, degree: int) -> torch.Tensor:
     -----
     The window of a point in the first or last k intervals reaches past the real knots. The
     padded knots only feed bases with an index outside [0, n - 1], which `local_basis` sets to
-    zero; repeating the end knot makes their denominators zero, so they stay finite.
+    zero. Repeating the end knot makes their denominators zero, so those values stay finite.
     """
     if degree == 0:
         return knots.contiguous()
@@ -147,7 +147,7 @@ def local_basis_padded(
     n_basis = m - k - 1
     x_by_feature = x.t().contiguous()  # (features, batch): searchsorted wants rows of knots
 
-    # Interval j with t_j <= x < t_{j+1}; right=True skips empty intervals of repeated knots.
+    # Interval j with t_j <= x < t_{j+1}. right=True skips the empty intervals of repeated knots.
     interval = torch.searchsorted(knots, x_by_feature, right=True) - 1
     at_domain_end = x_by_feature == knots[:, n_basis : n_basis + 1]
     interval = torch.where(at_domain_end, end_interval[:, None], interval)

@@ -227,7 +227,7 @@ def match_mlp_width(
     -------
     int
         Width >= 1 whose count is closest to the target. The closest count lies within half
-        a width step of the target, and one step adds in + out + 1 + (depth - 1)(2 w + 2)
+        a width step of the target. One step adds in + out + 1 + (depth - 1)(2 w + 2)
         parameters at width w, so the count is within 10% whenever a step is at most 20% of
         the target. Tiny targets can miss by more: a [1, 1, 1] KAN with G = 3 has 16
         parameters, and the closest depth-2 MLP (width 2) has 13.

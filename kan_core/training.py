@@ -46,7 +46,7 @@ HISTORY_KEYS = (
 
 @dataclass
 class StepReport:
-    """What one call of `Trainer.step` did.
+    """Outcome of one call of `Trainer.step`.
 
     Attributes
     ----------
@@ -55,7 +55,7 @@ class StepReport:
     steps_run : int
         Updates run by this call.
     train_loss : float
-        Objective (MSE plus regularization) of the last update's batch; nan if none ran.
+        Objective (MSE plus regularization) of the last update's batch. nan if none ran.
     test_loss : float or None
         Test MSE of the last history record, None if nothing was recorded yet.
     diverged : bool
@@ -420,7 +420,7 @@ class Trainer:
         return bool(torch.isfinite(flat).all())
 
     def _diverge(self, value: float, what: str) -> None:
-        # The snapshot holds the last parameters whose loss was finite (one update back).
+        # The snapshot contains the last parameters whose loss was finite (one update back).
         with torch.no_grad():
             torch._foreach_copy_([p.detach() for p in self._params], self._snapshot)
         self.optimizer.state.clear()  # moments and LBFGS history may contain inf or nan

@@ -137,7 +137,7 @@ def test_match_mlp_width_within_ten_percent(depth, widths, grid_size):
     width = match_mlp_width(target, depth, widths[0], widths[-1])
     count = mlp_parameter_count(width, depth, widths[0], widths[-1])
 
-    # The closest count lies within half a width step of the target, so the 10% promise holds
+    # The closest count lies within half a width step of the target, so the 10% promise applies
     # whenever one step is at most 20% of the target.
     step = mlp_parameter_count(width + 1, depth, widths[0], widths[-1]) - count
     if step <= 0.2 * target:

@@ -13,8 +13,8 @@ from kan_core.training import Trainer
 
 @pytest.fixture(scope="module")
 def stacked_dataset():
-    # exp(sin(pi x)) on [-1, 1]: the [1, 1, 1] KAN can represent it exactly as exp after
-    # sin(pi x), whose values stay inside the second layer's grid [-1, 1].
+    # exp(sin(pi x)) on [-1, 1]. A [1, 1, 1] KAN approximates it as exp applied to sin(pi x),
+    # and sin(pi x) stays inside the second layer's grid [-1, 1].
     return make_dataset(TARGETS["exp_sin_pi_x"], 500, test_fraction=0.2, seed=0)
 
 
