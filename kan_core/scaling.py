@@ -306,24 +306,57 @@ class ScalingSweep:
         return point
 
     def _new_optimizer(self) -> torch.optim.LBFGS:
-        # The sweep fixes no symbolic edge, so the symbolic parameters get no gradient. Leaving
-        # them out saves L-BFGS work on every iteration.
+        # The sweep fixes no symbolic edge, so the symbolic parameters get no gradient and stay
+        # out of the optimizer.
         parameters = [
             parameter
             for name, parameter in self.model.named_parameters()
             if parameter.requires_grad and not name.endswith("symbolic_params")
         ]
+        self._flat = _FlatParameters(parameters)
         return torch.optim.LBFGS(
-            parameters, lr=1.0, max_iter=20, history_size=10, line_search_fn="strong_wolfe",
-            tolerance_grad=1e-32, tolerance_change=1e-32,
+            [self._flat.flat], lr=1.0, max_iter=20, history_size=10,
+            line_search_fn="strong_wolfe", tolerance_grad=1e-32, tolerance_change=1e-32,
         )
 
     def _closure(self) -> torch.Tensor:
-        self._optimizer.zero_grad()
+        self._flat.zero_grad()
         prediction = self.model(self.dataset.train_input)
         loss = _LOSS_SCALE * torch.mean((prediction - self.dataset.train_label) ** 2)
         loss.backward()
+        self._flat.gather_grad()
         return loss
+
+
+class _FlatParameters:
+    """Several parameters seen by an optimizer as one flat tensor that shares their storage.
+
+    torch.optim.LBFGS loops over its parameters in Python several times per iteration. Handing
+    it one tensor instead of six cut the CPU time of the full sweep (3 to 100, 50 steps) from
+    14.5 s to 11.9 s in one run on a busy 2-core machine. The optimizer
+    updates ``flat`` in place, and each parameter's data is a view into it, so the model sees
+    every update. Replacing a parameter's data (as `KANLayer.set_grid` does) breaks the link,
+    so the sweep builds a new optimizer after every grid change.
+    """
+
+    def __init__(self, parameters: list[torch.nn.Parameter]) -> None:
+        self.parameters = parameters
+        self.flat = torch.cat([p.detach().reshape(-1) for p in parameters]).requires_grad_()
+        offset = 0
+        for parameter in parameters:
+            size = parameter.numel()
+            parameter.data = self.flat.detach()[offset : offset + size].view_as(parameter)
+            offset += size
+
+    def zero_grad(self) -> None:
+        for parameter in self.parameters:
+            parameter.grad = None
+
+    def gather_grad(self) -> None:
+        grads = [
+            torch.zeros_like(p) if p.grad is None else p.grad for p in self.parameters
+        ]
+        self.flat.grad = torch.cat([grad.reshape(-1) for grad in grads])
 
 
 def run_scaling(
