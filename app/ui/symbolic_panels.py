@@ -126,6 +126,8 @@ def edge_panel(edge: session.Edge, widths: list[int], weight: float) -> None:
         candidates_figure(
             x, curves["y"][:, i, j], overlays, state=state, edge_title=label,
             input_name=session.node_label(layer, i, widths),
+            # Zoom belongs to one edge; another edge has other input and output ranges.
+            uirevision=f"candidates-{layer}-{i}-{j}",
         ),
         key="sy_candidates_chart",
         config=PLOTLY_CONFIG,

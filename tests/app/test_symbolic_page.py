@@ -46,7 +46,7 @@ def _chart(app, trace_name: str) -> dict:
 
 
 def _edge_boxes(spec: dict) -> list[dict]:
-    # Edge boxes are the rectangles with a 2-pixel outline; the selected edge gets a wider one.
+    # Edge boxes are the rectangles with a 2-pixel outline. The selected edge gets a wider one.
     return [shape for shape in spec["layout"]["shapes"] if shape["type"] == "rect" and shape["line"]["width"] == 2]
 
 
@@ -71,6 +71,8 @@ def test_page_runs_without_exception(open_page):
     assert len(_edge_boxes(network)) == 2 * 3 + 3 * 1
     selected = [shape for shape in network["layout"]["shapes"] if shape["line"]["width"] == 4]
     assert len(selected) == 1
+    # Curves share traces by state and opacity level (3 x 4), plus names, nodes and targets.
+    assert len(network["data"]) <= 15
     assert _chart(app, "KAN train")
     assert _chart(app, "KAN never snapped train")
 
@@ -188,7 +190,7 @@ def test_snap_all_then_formula_renders(open_page):
     assert formula_rmse.label == "Test RMSE of the formula"
     assert network_rmse.label == "Test RMSE of the network now"
     # The formula is the snapped network with numbers rounded to 4 decimals, so the two
-    # errors agree closely; a wrong composition would be far off.
+    # errors agree closely. A wrong composition would be far off.
     assert float(formula_rmse.value) == pytest.approx(float(network_rmse.value), rel=0.05)
     assert app.code and ("x" in app.code[0].value)
 
