@@ -333,9 +333,9 @@ class _FlatParameters:
 
     torch.optim.LBFGS loops over its parameters in Python several times per iteration. Handing
     it one tensor instead of six cut the CPU time of the full sweep (3 to 100, 50 steps) from
-    14.5 s to 11.9 s in one run on a busy 2-core machine. The optimizer
-    updates ``flat`` in place, and each parameter's data is a view into it, so the model sees
-    every update. Replacing a parameter's data (as `KANLayer.set_grid` does) breaks the link,
+    14.5 s to 11.9 s in one run on a busy 2-core machine. The optimizer updates ``flat`` in
+    place, and each parameter's data is a view into it, so every update reaches the model.
+    Replacing a parameter's data (as `KANLayer.set_grid` does) breaks the link,
     so the sweep builds a new optimizer after every grid change.
     """
 
