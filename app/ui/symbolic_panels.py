@@ -1,8 +1,9 @@
 """Panels of the Symbolic regression page below the live training: one edge, snap all, formula.
 
 Each panel draws its widgets, reads the main model through `ui.symbolic_session`, and hands
-every change to a session action as a button callback, so a click changes the model before
-the page draws it again.
+every change to a session action. Most actions run as button callbacks, so a click changes
+the model before the page draws it again. Snap all runs in the page under a spinner and
+then reruns it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 
 from kan_core.symbolic import DEFAULT_SIMPLICITY_WEIGHT
 from kan_core.symbolic_library import LIBRARY
+from ui import symbolic_actions as actions
 from ui import symbolic_session as session
 from ui.controls import BIND
 from ui.figures.common import PLOTLY_CONFIG
@@ -126,7 +128,7 @@ def edge_panel(edge: session.Edge, widths: list[int], weight: float) -> None:
         candidates_figure(
             x, curves["y"][:, i, j], overlays, state=state, edge_title=label,
             input_name=session.node_label(layer, i, widths),
-            # Zoom belongs to one edge; another edge has other input and output ranges.
+            # Zoom belongs to one edge, because another edge has other input and output ranges.
             uirevision=f"candidates-{layer}-{i}-{j}",
         ),
         key="sy_candidates_chart",
@@ -151,12 +153,12 @@ def _snap_controls(edge, widths, fits, state: str, inputs) -> None:
     name = best_name if choice == BEST else choice
     snap_column.button(
         "Snap edge", key="sy_snap", type="primary", width="stretch", icon=":material/function:",
-        on_click=session.snap_edge, args=(edge, name, inputs, widths), disabled=state == "pruned",
+        on_click=actions.snap_edge, args=(edge, name, inputs, widths), disabled=state == "pruned",
         help=f"Replace this edge by the best fit of {name}.",
     )
     undo_column.button(
         "Undo snap", key="sy_undo", width="stretch", icon=":material/undo:",
-        on_click=session.undo_snap, args=(edge, widths), disabled=state != "symbolic",
+        on_click=actions.undo_snap, args=(edge, widths), disabled=state != "symbolic",
         help="Switch this edge back to the spline it had before the snap.",
     )
     session.show_notice("edge")
@@ -176,7 +178,7 @@ def _snap_controls(edge, widths, fits, state: str, inputs) -> None:
         )
         st.button(
             f"Snap to {name} with these numbers", key="sy_snap_params", icon=":material/edit:",
-            on_click=session.snap_edge, args=(edge, name, inputs, widths), kwargs={"params": params},
+            on_click=actions.snap_edge, args=(edge, name, inputs, widths), kwargs={"params": params},
             disabled=state == "pruned",
         )
 
@@ -206,7 +208,7 @@ def snap_all_panel(widths: list[int], weight: float) -> None:
             session.edge_state(trainer.model, edge) == "spline" for edge in session.all_edges(trainer.model)
         )
         with st.spinner(f"Fitting {len(LIBRARY)} functions to each of {count} spline edges…"):
-            session.snap_all(trainer.train_input, threshold, weight, widths)
+            actions.snap_all(trainer.train_input, threshold, weight, widths)
         st.rerun()
     session.show_notice("all")
 
@@ -217,11 +219,11 @@ def formula_panel() -> None:
     show_column, hide_column = st.columns(2)
     show_column.button(
         "Show formula", key="sy_show_formula", type="primary", icon=":material/functions:",
-        on_click=session.request_formula, width="stretch",
-        help="Compose the symbolic edges into one formula; every edge must be symbolic or pruned.",
+        on_click=actions.request_formula, width="stretch",
+        help="Compose the symbolic edges into one formula. Every edge must be symbolic or pruned first.",
     )
     hide_column.button(
-        "Hide formula", key="sy_hide_formula", on_click=session.hide_formula, disabled=not formula_visible,
+        "Hide formula", key="sy_hide_formula", on_click=actions.hide_formula, disabled=not formula_visible,
         width="stretch",
     )
     session.show_notice("formula")
@@ -229,7 +231,7 @@ def formula_panel() -> None:
         return
 
     try:
-        expression, latex, rmse = session.current_formula()
+        expression, latex, rmse = actions.current_formula()
     except ValueError as error:
         st.warning(f"The formula is out of date, because {error}. Snap the remaining edges again.")
         return

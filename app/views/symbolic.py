@@ -2,14 +2,15 @@
 
 Top to bottom: data and model controls, live training with sparsity and pruning, the
 network diagram with the loss curves, one edge with its best symbolic candidates, Snap all,
-and the formula. The models and all actions live in `ui.symbolic_session`; the panels below
-the training are in `ui.symbolic_panels`.
+and the formula. The models and all actions live in `ui.symbolic_session`, and the panels
+below the training are in `ui.symbolic_panels`.
 """
 
 import streamlit as st
 
 from kan_core.limits import LIMITS
 from ui import controls
+from ui import symbolic_actions as actions
 from ui import symbolic_session as session
 from ui.controls import BIND
 from ui.figures.common import PLOTLY_CONFIG
@@ -30,7 +31,7 @@ PRUNE_THRESHOLDS = [1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
 def _parse_widths(text: str) -> list[int]:
     numbers = controls.parse_number_list(text, name="widths", max_count=MAX_LAYERS + 1)
     if len(numbers) < 2:
-        raise ValueError(f"Type at least two widths, such as 2, 5, 1; got {text!r}.")
+        raise ValueError(f"Type at least two widths, such as 2, 5, 1, but got {text!r}.")
     if any(number != int(number) for number in numbers):
         raise ValueError(f"Widths must be whole numbers, but {text!r} has a fraction.")
     widths = [int(number) for number in numbers]
@@ -90,7 +91,7 @@ with data_column:
 with model_column:
     widths_text = st.text_input(
         "Widths", value="2, 5, 1", key=WIDTHS_KEY, bind=BIND, max_chars=40,
-        help=f"Nodes per layer from inputs to output, separated by commas; hidden widths 1 to {MAX_HIDDEN_WIDTH}.",
+        help=f"Nodes per layer from inputs to output, separated by commas. Hidden widths run from 1 to {MAX_HIDDEN_WIDTH}.",
     )
     try:
         widths = _parse_widths(widths_text)
@@ -101,7 +102,7 @@ with model_column:
     grid_size = controls.grid_size_slider("sy_grid", value=5, min_value=3, max_value=20)
     lr = st.select_slider(
         "Learning rate (Adam)", options=LEARNING_RATES, value=3e-2, key="sy_lr", bind=BIND,
-        help="Step size of the optimiser; changing it keeps the models and their history.",
+        help="Step size of the optimiser. Changing it keeps the models and their history.",
     )
     seed = controls.seed_input("sy_seed")
     compare = st.checkbox(
@@ -147,7 +148,7 @@ prune_threshold = threshold_column.select_slider(
 )
 prune_column.button(
     "Prune", key="sy_prune", icon=":material/content_cut:", width="stretch",
-    on_click=session.prune_models, args=(session.LIVE.trainers[session.MAIN].train_input, prune_threshold),
+    on_click=actions.prune_models, args=(session.LIVE.trainers[session.MAIN].train_input, prune_threshold),
     help="Remove weak hidden nodes and their edges from every model.",
 )
 session.show_notice("prune")

@@ -23,7 +23,7 @@ from ui.figures.common import ACCENT, INK, style_figure
 __all__ = ["EDGE_PREFIX", "STATE_COLORS", "network_figure"]
 
 STATE_COLORS = {"spline": "#1c7ed6", "symbolic": "#2f9e44", "pruned": "#adb5bd"}
-"""Colour of each edge state; the legend names them "spline edge" and so on."""
+"""Colour of each edge state. The legend names them "spline edge" and so on."""
 
 EDGE_PREFIX = "edge:"
 """Prefix of the ``customdata`` of the click targets: ``edge:<layer>-<i>-<j>``."""
@@ -51,7 +51,7 @@ def _opacity(score: float, strongest: float, state: str) -> float:
 
 
 def _scaled_curve(x: np.ndarray, y: np.ndarray, centre: tuple[float, float], size: tuple[float, float]):
-    # Map the curve onto the box with 10 % padding; a flat curve sits on the middle line.
+    # Map the curve onto the box with 10 % padding. A flat curve sits on the middle line.
     span_x = x.max() - x.min()
     span_y = y.max() - y.min()
     u = (x - x.min()) / span_x if span_x > 0 else np.full_like(x, 0.5)
