@@ -13,7 +13,8 @@ PLAY_SECONDS = 3
 
 
 def _button(page, key: str):
-    # Streamlit draws a second, hidden copy of a button that has a tooltip.
+    # NOTE: in Streamlit 1.67 the key's container holds two matching buttons (the second
+    # probably belongs to the tooltip), and clicking the first one works.
     return page.locator(f".st-key-{key} button").first
 
 
@@ -84,4 +85,7 @@ def test_deep_network_without_base_flags_grid(app_url, page):
 
     page.locator(LAYERS_CHART).first.wait_for()
     assert_no_exception(page)
+    warning = page.locator('[data-testid="stAlertContentWarning"]').filter(has_text="left their grid")
+    warning.first.wait_for()
+    assert "pass no gradient back" in warning.first.inner_text()
     save_screenshot(page, "stacked_depth6_no_base")
