@@ -385,7 +385,11 @@ else:
     try:
         LIVE.sync(settings.signature, lambda: _build(settings), lr=settings.lr, context=settings)
     except ValueError as err:
-        st.error(f"These settings could not build the models: {err}. Change them and try again.")
+        reason = str(err).rstrip(".")
+        st.error(
+            f"These settings could not build the models: {reason}. Change them and try again.",
+            icon=":material/error:",
+        )
 
 if LIVE.trainers:
     LIVE.buttons()

@@ -262,6 +262,29 @@ def test_play_trains_one_tick_and_pause_stops(stacked):
     assert _kan(stacked).step_count == played
 
 
+def test_failed_build_keeps_previous_model(stacked, monkeypatch):
+    import kan_core.model
+
+    def reject(*args, **kwargs):
+        raise ValueError("target_params must be at least 1, got 0.")
+
+    _step(stacked)
+    trainer = _kan(stacked)
+    monkeypatch.setattr(kan_core.model, "match_mlp_width", reject)
+
+    stacked.slider(key="st_depth").set_value(2).run()
+
+    assert not stacked.exception
+    message = stacked.error[0].value
+    assert message == (
+        "These settings could not build the models: target_params must be at least 1, "
+        "got 0. Change them and try again."
+    )
+    assert _kan(stacked) is trainer
+    assert trainer.step_count == CLICK_STEPS
+    assert stacked.get("plotly_chart")
+
+
 def test_empty_grid_range_keeps_previous_model(stacked):
     _step(stacked)
     trainer = _kan(stacked)
