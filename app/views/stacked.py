@@ -358,10 +358,11 @@ gradient both stop.
 **How the residual base and the scales fix it.** With the base on, $\phi'(x) = w_b b'(x)$
 outside the grid, and SiLU's slope is non-zero there, so values that drift off the grid
 still carry information forward and gradient backward. The trainable scales let each
-layer weigh the smooth base against the detailed spline. Turn the base off above and
-watch the range chart: once a hidden value leaves the grid, that layer's gradient norm
-drops and the loss stalls. Widening the grid range, or refining the grid during training
-(Grids page), keeps the values inside.
+layer weigh the smooth base against the detailed spline. Turn the base off, set the depth
+to 6 and press Step a few times: wherever a hidden value has left its grid, the KAN's
+prediction turns flat, because those samples get a constant output and no gradient.
+Widening the grid range, or refining the grid during training (Grids page), keeps the
+values inside.
 """
     )
 
