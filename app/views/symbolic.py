@@ -188,6 +188,11 @@ def render(trainers) -> None:
             loss_figure(histories, events=st.session_state[session.EVENTS], uirevision="sy-loss", height=480),
             key="sy_loss", config=PLOTLY_CONFIG, width="stretch",
         )
+        if session.COMPARISON in trainers:
+            st.caption(
+                "Both networks start identical, so their curves overlap until the first snap. "
+                "Dotted lines mark snaps, undos and prunes."
+            )
 
 
 # The training fragment draws into the area above the edge controls, which it needs first.
