@@ -90,12 +90,19 @@ def snap_edge(
         fit = fix_symbolic(model.layers[layer], i, j, name, x, y, params=params)
     except ValueError as error:
         low, high = float(x.min()), float(x.max())
-        notify(
-            "edge",
-            "error",
-            f"Edge {label} was not snapped to {name}: its inputs run from {low:.3g} to "
-            f"{high:.3g}, and {error}.",
-        )
+        if params is None:
+            sentence = (
+                f"Edge {label} was not snapped to {name}, because {error}. Pick another function."
+            )
+        else:
+            variable = node_label(layer, i, widths)
+            sentence = (
+                f"Edge {label} was not snapped: {name}({params[1]:g}·{variable} + {params[2]:g}) is "
+                f"undefined for some of its inputs, which run from {low:.3g} to {high:.3g}. Choose "
+                f"b and c so that b·{variable} + c stays where {name} is defined, or press Snap "
+                "edge to fit them."
+            )
+        notify("edge", "error", sentence)
         return
 
     # fix_symbolic leaves the spline parameters untouched, so saving them after the switch

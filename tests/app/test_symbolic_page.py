@@ -166,7 +166,9 @@ def test_undefined_function_error_changes_nothing(open_page):
 
     assert not app.exception
     assert len(app.error) == 1
-    assert "not snapped to log" in app.error[0].value
+    inputs = _trainer(app).train_input[:, 0]
+    assert "log(1·x + 0) is undefined" in app.error[0].value
+    assert f"from {float(inputs.min()):.3g} to {float(inputs.max()):.3g}" in app.error[0].value
     assert _state(_model(app), 0, 0, 0) == "spline"
     for old, new in zip(params, _model(app).parameters()):
         assert torch.equal(old, new)
