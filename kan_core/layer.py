@@ -149,7 +149,8 @@ class KANLayer(nn.Module):
         self.register_buffer("symbolic_mask", torch.zeros(in_features, out_features, dtype=dtype))
 
         n_basis = grid_size + degree
-        noise = torch.rand(in_features, out_features, n_basis, generator=generator, dtype=torch.float64)
+        shape = (in_features, out_features, n_basis)
+        noise = torch.rand(shape, generator=generator, dtype=torch.float64)
         self.coef = nn.Parameter(((noise - 0.5) * noise_scale).to(dtype))
         base = torch.full((in_features, out_features), 1.0 / math.sqrt(in_features), dtype=dtype)
         trains_base = trainable_scales and base_activation is not None
@@ -166,6 +167,8 @@ class KANLayer(nn.Module):
         self._knot_cache_key: tuple | None = None
         self._cache: tuple = ()
         self._symbolic_cache_key: tuple | None = None
+        self._mask_cache_key: tuple | None = None
+        self._mask_all_ones = True
         self._symbolic_edges: list[tuple[int, int]] = []
 
     # ----------------------------------------------------------------- sizes
@@ -302,10 +305,18 @@ class KANLayer(nn.Module):
         return out
 
     def fused_arguments(self) -> tuple:
-        """Return (table, coef, scale_spline, scale_base or None, spline_mask) for `kan_core.fused`."""
+        """Return (table, coef, scale_spline, scale_base, mask) for `kan_core.fused`.
+
+        scale_base is None without a base activation, and mask is None while every edge's
+        spline path is on.
+        """
         _, _, table = self._knot_cache()
         scale_base = self.scale_base if self.base_activation is not None else None
-        return table, self.coef, self.scale_spline, scale_base, self.spline_mask
+        if not _is_current(self._mask_cache_key, self.spline_mask):
+            self._mask_all_ones = bool((self.spline_mask == 1).all())
+            self._mask_cache_key = (self.spline_mask, self.spline_mask._version)
+        mask = None if self._mask_all_ones else self.spline_mask
+        return table, self.coef, self.scale_spline, scale_base, mask
 
     def has_symbolic_edges(self) -> bool:
         """True when at least one edge has its symbolic path switched on."""

@@ -224,7 +224,9 @@ class Trainer:
         if widths is not None and train_x.shape[1] != widths[0]:
             raise ValueError(f"the model takes {widths[0]} inputs, the data has {train_x.shape[1]}")
         if widths is not None and train_y.shape[1] != widths[-1]:
-            raise ValueError(f"the model has {widths[-1]} outputs, the labels have {train_y.shape[1]}")
+            raise ValueError(
+                f"the model has {widths[-1]} outputs, the labels have {train_y.shape[1]}"
+            )
 
         self.train_input, self.train_label = train_x, train_y
         self.test_input, self.test_label = test_x, test_y
