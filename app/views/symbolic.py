@@ -214,10 +214,11 @@ st.markdown(
   similar, say x² where the edge is really a shifted exponential, and the loss jumps. More
   training moves a, b, c and d, but it cannot bend x² into another shape, so the loss stays
   above the never-snapped copy. Undo the snap to get the spline back.
-- **Noise makes the other edges overfit.** Raise the noise level and train again: edges that
-  should be straight lines or zero start to wiggle, because a spline can follow the noise.
-  Their best candidates then reach a lower R², and Snap all leaves them as splines. A stronger
-  sparsity penalty and Prune remove many of these edges before you snap.
+- **Noise makes the other edges overfit.** Raise the noise level, pick a finer grid and train
+  again. Edges that should be straight lines or zero can start to wiggle, because a spline is
+  free to follow the noise. Their best candidates then tend to reach a lower R², so at a strict
+  threshold Snap all leaves more of them as splines. A stronger sparsity penalty and Prune
+  remove many of these edges before you snap.
 - **Snap in order.** Snap the edges you are sure of first, train a little, and check the
   candidates of the rest again: their inputs change when earlier edges become exact.
 """
