@@ -10,11 +10,12 @@ import streamlit as st
 from kan_core.approximation import fit_error_sweep, fit_target
 from kan_core.bspline import validate_knots
 from kan_core.spline_tables import basis_table, knot_multiplicities, random_coefficients, spline_curve
-from kan_core.targets import TARGETS, targets_with_inputs
+from kan_core.targets import Target
 from ui import controls
 from ui.figures.bspline import basis_figure, error_sweep_figure, fit_figure, spline_figure
 from ui.figures.common import PLOTLY_CONFIG
 from ui.number_lists import list_sliders, list_table_editor, list_text_input, moved_key, set_list
+from ui.target_picker import target_picker
 
 __all__ = [
     "KNOTS_KEY",
@@ -217,12 +218,18 @@ at the knots for k = 1.
 
 @st.cache_data(max_entries=64, show_spinner="Fitting every grid size and degree…")
 def _error_sweep(
-    target_key: str, grid_range: tuple[float, float], n_samples: int, noise: float, seed: int
+    target_id: str,
+    _target: Target,
+    grid_range: tuple[float, float],
+    n_samples: int,
+    noise: float,
+    seed: int,
 ):
-    # Cached by the preset's key, because Target objects hold lambdas that st.cache_data
-    # cannot hash.
+    # Target objects hold lambdas that st.cache_data cannot hash, so the cache key is
+    # `target_id` (the source and formula text) and the leading underscore keeps `_target`
+    # out of the key.
     return fit_error_sweep(
-        TARGETS[target_key], grid_range=grid_range, n_samples=n_samples, noise=noise, seed=seed
+        _target, grid_range=grid_range, n_samples=n_samples, noise=noise, seed=seed
     )
 
 
@@ -235,9 +242,11 @@ target. With more intervals the fit follows the target more closely, until there
 few samples per basis or the noise dominates.
 """
     )
-    target_column, noise_column, samples_column, seed_column = st.columns(4)
-    with target_column:
-        target_key = controls.target_select("bs_target", targets_with_inputs(1))
+    sample_range = (float(grid_points[0]), float(grid_points[-1]))
+    # Uploaded tables have no noise-free target to measure the fit against, so this page
+    # offers presets and typed formulas, sampled over the grid range.
+    choice = target_picker("bs", 1, allow_upload=False, formula_range=sample_range)
+    noise_column, samples_column, seed_column = st.columns(3)
     with noise_column:
         noise = controls.noise_slider("bs_noise")
     with samples_column:
@@ -245,8 +254,7 @@ few samples per basis or the noise dominates.
     with seed_column:
         seed = controls.seed_input("bs_seed", label="Sample seed")
 
-    target = TARGETS[target_key]
-    sample_range = (float(grid_points[0]), float(grid_points[-1]))
+    target = choice.target
     try:
         fit = fit_target(
             target, knots, degree, sample_range=sample_range, n_samples=n_samples,
@@ -272,7 +280,12 @@ to a shallower slope, and noise sets a floor that no grid goes below.
 """,
         unsafe_allow_html=True,
     )
-    sweep = _error_sweep(target_key, sample_range, n_samples, noise, seed)
+    target_id = f"{choice.source}:{choice.label}"
+    try:
+        sweep = _error_sweep(target_id, target, sample_range, n_samples, noise, seed)
+    except ValueError as err:
+        st.error(f"The error sweep failed: {sentence(err)} Try another target or range.")
+        return
     _show(error_sweep_figure(sweep), "bs_sweep_chart")
 
 

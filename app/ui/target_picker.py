@@ -79,6 +79,7 @@ def target_picker(
     default: str | None = None,
     allow_upload: bool = True,
     grid_range: Sequence[float] = (-1.0, 1.0),
+    formula_range: Sequence[float] | None = None,
 ) -> TargetChoice:
     """Draw the target controls and return the reader's choice.
 
@@ -96,6 +97,9 @@ def target_picker(
         Offer CSV upload.
     grid_range : pair of float
         Interval onto which uploaded inputs are rescaled.
+    formula_range : pair of float, optional
+        Input range of a typed formula on pages that sample over a range of their own; when
+        omitted, the reader sets the range next to the formula.
 
     Returns
     -------
@@ -119,7 +123,7 @@ def target_picker(
 
     try:
         if source == CUSTOM:
-            choice = _formula_choice(prefix, n_inputs)
+            choice = _formula_choice(prefix, n_inputs, formula_range)
         elif source == UPLOAD:
             choice = _upload_choice(prefix, n_inputs, grid_range)
         else:
@@ -149,7 +153,9 @@ def target_picker(
     return choice
 
 
-def _formula_choice(prefix: str, n_inputs: int) -> TargetChoice:
+def _formula_choice(
+    prefix: str, n_inputs: int, formula_range: Sequence[float] | None
+) -> TargetChoice:
     variables = VARIABLES[:n_inputs]
     names = ", ".join(variables)
     text = st.text_input(
@@ -163,15 +169,10 @@ def _formula_choice(prefix: str, n_inputs: int) -> TargetChoice:
             "cos, tan, exp, log, sqrt, abs, tanh, arctan, arcsin, sign, min(a, b), max(a, b)."
         ),
     )
-    low_column, high_column = st.columns(2)
-    lower = low_column.number_input(
-        f"Lowest {names}", value=-1.0, step=0.5, key=f"{prefix}_formula_min", bind=BIND,
-        min_value=-100.0, max_value=100.0,
-    )
-    upper = high_column.number_input(
-        f"Highest {names}", value=1.0, step=0.5, key=f"{prefix}_formula_max", bind=BIND,
-        min_value=-100.0, max_value=100.0,
-    )
+    if formula_range is None:
+        lower, upper = _range_inputs(prefix, names)
+    else:
+        lower, upper = float(formula_range[0]), float(formula_range[1])
     if lower >= upper:
         raise ValueError(
             f"The input range must have lowest < highest, but it is [{lower:g}, {upper:g}]. "
@@ -195,6 +196,19 @@ def _formula_choice(prefix: str, n_inputs: int) -> TargetChoice:
             "those sample points are dropped.",
         )
     return TargetChoice(CUSTOM, expression.text, expression.latex, target, notes=notes)
+
+
+def _range_inputs(prefix: str, names: str) -> tuple[float, float]:
+    low_column, high_column = st.columns(2)
+    lower = low_column.number_input(
+        f"Lowest {names}", value=-1.0, step=0.5, key=f"{prefix}_formula_min", bind=BIND,
+        min_value=-100.0, max_value=100.0,
+    )
+    upper = high_column.number_input(
+        f"Highest {names}", value=1.0, step=0.5, key=f"{prefix}_formula_max", bind=BIND,
+        min_value=-100.0, max_value=100.0,
+    )
+    return float(lower), float(upper)
 
 
 def _upload_choice(prefix: str, n_inputs: int, grid_range: Sequence[float]) -> TargetChoice | None:
