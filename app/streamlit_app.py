@@ -34,6 +34,13 @@ PAGES = [
         help="Train a [1, 1, ..., 1] KAN live beside an MLP of equal size, and see inside every layer.",
     ),
     st.Page(
+        "views/grids.py",
+        title="Grids",
+        icon=":material/grid_on:",
+        url_path="grids",
+        help="Refine a grid mid-training, adapt it to the data, learn phase by phase without forgetting, and reproduce the G^-4 scaling law.",
+    ),
+    st.Page(
         "views/symbolic.py",
         title="Symbolic regression",
         icon=":material/functions:",
