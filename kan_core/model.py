@@ -102,6 +102,7 @@ class KAN(nn.Module):
 
     @property
     def dtype(self) -> torch.dtype:
+        """Floating dtype of the parameters."""
         return self.layers[0].coef.dtype
 
     def forward(self, x: torch.Tensor, return_intermediates: bool = False):
@@ -200,7 +201,9 @@ class MLP(nn.Sequential):
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
 
-def mlp_parameter_count(width: int, depth: int, in_features: int = 1, out_features: int = 1) -> int:
+def mlp_parameter_count(
+    width: int, depth: int, in_features: int = 1, out_features: int = 1
+) -> int:
     """Count the parameters of an MLP with ``depth`` hidden layers of ``width`` units."""
     if depth == 0:
         return in_features * out_features + out_features
