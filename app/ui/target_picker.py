@@ -10,6 +10,7 @@ last valid choice of this session, so the page keeps its data and model.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -50,6 +51,9 @@ class TargetChoice:
         Uploaded inputs ``(n, d)`` already rescaled onto the grid range, and labels ``(n, 1)``.
     notes : tuple of str
         Facts the page shows under the picker, such as dropped rows or the input scaling.
+    identity : str
+        Changes whenever the data would change: the preset key, the formula and its range, or
+        the file's digest and columns. Pages compare it to decide whether to start over.
     """
 
     source: str
@@ -58,6 +62,18 @@ class TargetChoice:
     target: Target | None
     samples: tuple[torch.Tensor, torch.Tensor] | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    identity: str = ""
+
+    @property
+    def domain(self) -> tuple[tuple[float, float], ...]:
+        """Range of each input: the target's domain, or the span of the uploaded inputs."""
+        if self.target is not None:
+            return self.target.domain
+        inputs = self.samples[0]
+        return tuple(
+            (float(inputs[:, column].min()), float(inputs[:, column].max()))
+            for column in range(inputs.shape[1])
+        )
 
 
 _MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>$~:")
@@ -128,13 +144,12 @@ def target_picker(
             choice = _upload_choice(prefix, n_inputs, grid_range)
         else:
             target = presets[source]
-            choice = TargetChoice("preset", target.label, target.latex, target)
+            choice = TargetChoice("preset", target.label, target.latex, target, identity=source)
     except ValueError as error:
         st.error(str(error))
         choice = st.session_state.get(_last_valid_key(prefix))
         if choice is None:
-            first = next(iter(presets.values()))
-            choice = TargetChoice("preset", first.label, first.latex, first)
+            choice = _first_preset(presets)
         st.caption(f"Still using the last valid target: {choice.label}.")
         return choice
 
@@ -142,8 +157,7 @@ def target_picker(
         # Nothing uploaded yet: keep the previous target and tell the reader to upload a file.
         choice = st.session_state.get(_last_valid_key(prefix))
         if choice is None:
-            first = next(iter(presets.values()))
-            choice = TargetChoice("preset", first.label, first.latex, first)
+            choice = _first_preset(presets)
         st.info(f"Upload a CSV file to train on your own data. Until then: {choice.label}.")
         return choice
 
@@ -151,6 +165,11 @@ def target_picker(
     for note in choice.notes:
         st.caption(note)
     return choice
+
+
+def _first_preset(presets: dict[str, Target]) -> TargetChoice:
+    key, target = next(iter(presets.items()))
+    return TargetChoice("preset", target.label, target.latex, target, identity=key)
 
 
 def _formula_choice(
@@ -195,7 +214,10 @@ def _formula_choice(
             f"f is undefined (NaN or infinite) at about {share:.0%} of the range; "
             "those sample points are dropped.",
         )
-    return TargetChoice(CUSTOM, expression.text, expression.latex, target, notes=notes)
+    identity = f"{CUSTOM}:{expression.text}:{lower!r}:{upper!r}"
+    return TargetChoice(
+        CUSTOM, expression.text, expression.latex, target, notes=notes, identity=identity
+    )
 
 
 def _range_inputs(prefix: str, names: str) -> tuple[float, float]:
@@ -261,10 +283,14 @@ def _upload_choice(prefix: str, n_inputs: int, grid_range: Sequence[float]) -> T
         low, high = scaling.input_min[column].item(), scaling.input_max[column].item()
         notes.append(
             f"Input {_plain(name)} runs from {low:.4g} to {high:.4g} and is rescaled to run "
-            f"from {grid_range[0]:g} to {grid_range[1]:g}, the grid range."
+            f"from {grid_range[0]:g} to {grid_range[1]:g}."
         )
     label = f"{output} from {', '.join(inputs)} ({upload.name})"
-    return TargetChoice(UPLOAD, label, "", None, samples=(x_scaled, y), notes=tuple(notes))
+    digest = hashlib.sha256(upload.getvalue()).hexdigest()[:16]
+    identity = f"{UPLOAD}:{digest}:{inputs}:{output}:{tuple(grid_range)}"
+    return TargetChoice(
+        UPLOAD, label, "", None, samples=(x_scaled, y), notes=tuple(notes), identity=identity
+    )
 
 
 def build_dataset(

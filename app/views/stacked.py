@@ -14,7 +14,6 @@ import torch
 
 from kan_core.limits import LIMITS
 from kan_core.model import KAN, MLP, MLP_ACTIVATIONS, match_mlp_width
-from kan_core.targets import TARGETS, make_dataset, targets_with_inputs
 from kan_core.training import OPTIMIZERS, Trainer
 from ui import controls
 from ui.figures.common import PLOTLY_CONFIG
@@ -27,6 +26,7 @@ from ui.figures.training import (
     prediction_figure,
 )
 from ui.live_training import LiveTraining
+from ui.target_picker import TargetChoice, build_dataset, target_picker
 
 DEFAULT_TARGET = "sin_pi_exp_x"
 DTYPE = torch.float64
@@ -47,7 +47,7 @@ LIVE = LiveTraining("st")
 class Settings:
     """Everything the widgets set. `signature` leaves out the learning rate."""
 
-    target_key: str
+    target: TargetChoice
     noise: float
     n_samples: int
     test_fraction: float
@@ -66,19 +66,14 @@ class Settings:
     def signature(self) -> tuple:
         """Settings that define the data, the models and the optimizer. A change starts over."""
         return (
-            self.target_key, self.noise, self.n_samples, self.test_fraction, self.seed,
+            self.target.identity, self.noise, self.n_samples, self.test_fraction, self.seed,
             self.depth, self.grid_sizes, self.grid_ranges, self.degree, self.residual_base,
             self.trainable_scales, self.mlp_activation, self.optimizer,
         )
 
 
-def _choose_target() -> str:
-    # The one place that picks the target, so a richer picker can replace it.
-    return controls.target_select("st_target", targets_with_inputs(1), value=DEFAULT_TARGET)
-
-
 def _data_settings() -> dict:
-    target_key = _choose_target()
+    target = target_picker("st", 1, default=DEFAULT_TARGET)
     noise = controls.noise_slider("st_noise")
     n_samples = st.slider(
         "Samples", min_value=20, max_value=1000, value=200, step=10, key="st_samples",
@@ -90,7 +85,7 @@ def _data_settings() -> dict:
     )
     seed = controls.seed_input("st_seed", label="Seed (data and initial weights)")
     return {
-        "target_key": target_key, "noise": noise, "n_samples": n_samples,
+        "target": target, "noise": noise, "n_samples": n_samples,
         "test_fraction": test_fraction, "seed": seed,
     }
 
@@ -179,8 +174,8 @@ def _check(settings: Settings) -> str | None:
 
 
 def _build(settings: Settings) -> dict[str, Trainer]:
-    dataset = make_dataset(
-        TARGETS[settings.target_key], settings.n_samples, noise=settings.noise,
+    dataset = build_dataset(
+        settings.target, settings.n_samples, noise=settings.noise,
         test_fraction=settings.test_fraction, seed=settings.seed, dtype=DTYPE,
     )
     kan = KAN(
@@ -260,13 +255,14 @@ def _render_results(trainers: dict[str, Trainer]) -> None:
     settings: Settings = LIVE.context
     kan_trainer, mlp_trainer = trainers["KAN"], trainers["MLP"]
     kan, mlp = kan_trainer.model, mlp_trainer.model
-    target = TARGETS[settings.target_key]
+    choice = settings.target
 
-    # Predictions are drawn on an even grid over the sampling domain.
-    lower, upper = target.domain[0]
+    # Predictions are drawn on an even grid over the sampling domain. Uploaded data has no
+    # noise-free target to draw.
+    lower, upper = choice.domain[0]
     x = torch.linspace(lower, upper, PREDICTION_POINTS, dtype=DTYPE)[:, None]
     with torch.no_grad():
-        target_y = target(x)[:, 0].numpy()
+        target_y = None if choice.target is None else choice.target(x)[:, 0].numpy()
         kan_y = kan(x)[:, 0].numpy()
         mlp_y = mlp(x)[:, 0].numpy()
 
@@ -280,7 +276,7 @@ def _render_results(trainers: dict[str, Trainer]) -> None:
                 x[:, 0].numpy(), target_y, {"KAN": kan_y, "MLP": mlp_y},
                 train=(kan_trainer.train_input.numpy(), kan_trainer.train_label.numpy()),
                 test=(kan_trainer.test_input.numpy(), kan_trainer.test_label.numpy()),
-                target_label=f"target {target.label}", uirevision=f"st-prediction-{target.key}",
+                target_label=f"target {choice.label}", uirevision=f"st-prediction-{choice.identity}",
             ),
             "st_prediction_chart",
         )

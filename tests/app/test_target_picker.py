@@ -134,7 +134,7 @@ def test_picker_csv_upload_trains_on_rows(picker):
     assert not picker.error
     assert picker.session_state["source"] == "csv"
     captions = " ".join(element.value for element in picker.caption)
-    assert "rescaled to run from -1 to 1, the grid range" in captions
+    assert "rescaled to run from -1 to 1." in captions
 
 
 def test_picker_csv_column_names_are_escaped(picker):
