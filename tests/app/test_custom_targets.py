@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "app" / "data"
@@ -70,3 +73,46 @@ def test_stacked_oversized_csv_keeps_previous_data(open_page):
     assert not app.exception
     assert "limit is 20,000 rows" in app.error[0].value
     assert kan_trainer(app) is trainer
+
+
+def test_grids_capacity_runs_on_one_input_formula(open_page):
+    params = {
+        "gr_section": "Capacity schedule", "gr_cap_optimizer": "Adam", "gr_cap_grids": "3, 6",
+        "gr_cap_steps": "10", "gr_cap_total": "20", "gr_cap_samples": "200",
+        "gr_cap_inputs": "1", "gr_cap_target": "Custom formula", "gr_cap_formula": "abs(x) - 0.5",
+    }
+    app = open_page("views/grids.py", params)
+    app.button(key="gr_cap_start").click().run()
+    for _ in range(200):
+        if app.session_state["gr_capacity_job"].done:
+            break
+        app.run()
+
+    job = app.session_state["gr_capacity_job"]
+    assert not app.exception
+    assert job.done
+    assert job.settings.widths[0] == 1
+    torch.testing.assert_close(job.dataset.train_label, job.dataset.train_input.abs() - 0.5)
+
+
+def test_grids_adaptive_fits_formula(open_page):
+    params = {
+        "gr_section": "Adaptive grids", "gr_ad_grid": "5",
+        "gr_ad_target": "Custom formula", "gr_ad_formula": "exp(-x^2)",
+    }
+    app = open_page("views/grids.py", params)
+
+    assert not app.exception
+    assert not app.error
+    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
+    target = next(trace for trace in spec["data"] if trace["name"] == "target")
+    x, y = trace_values(target, "x"), trace_values(target, "y")
+    np.testing.assert_allclose(y, np.exp(-(x**2)), rtol=0, atol=1e-12)
+
+
+def trace_values(trace: dict, axis: str) -> np.ndarray:
+    # Plotly may ship arrays as typed buffers ({"dtype", "bdata"}) instead of JSON lists.
+    values = trace[axis]
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+    return np.asarray(values, dtype=float)

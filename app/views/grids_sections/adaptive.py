@@ -9,11 +9,12 @@ import torch
 
 from kan_core.grids import count_outside_grid, update_grid_from_samples
 from kan_core.model import KAN
-from kan_core.targets import TARGETS, Dataset, make_dataset, targets_with_inputs
+from kan_core.targets import Dataset, Target, make_dataset
 from kan_core.training import Trainer
 from ui import controls
 from ui.figures.common import PLOTLY_CONFIG
 from ui.figures.grids import adaptive_grid_figure
+from ui.target_picker import target_picker
 from views.grids_sections.jobs import sentence
 
 __all__ = ["INPUT_LAYOUTS", "adaptive_experiment", "adaptive_section"]
@@ -39,9 +40,13 @@ INPUT_LAYOUTS = {
 }
 """Training-input layouts: one or more intervals, each with the same sample count."""
 
+LAYOUT_SPAN = (
+    min(low for layout in INPUT_LAYOUTS.values() for low, _ in layout["ranges"]),
+    max(high for layout in INPUT_LAYOUTS.values() for _, high in layout["ranges"]),
+)
 
-def _layout_dataset(target_key: str, layout: str, seed: int) -> Dataset:
-    target = TARGETS[target_key]
+
+def _layout_dataset(target: Target, layout: str, seed: int) -> Dataset:
     parts = [
         make_dataset(target, SAMPLES_PER_LAYOUT, seed=seed + index, dtype=torch.float64, ranges=[band])
         for index, band in enumerate(INPUT_LAYOUTS[layout]["ranges"])
@@ -56,7 +61,9 @@ def _test_rmse(trainer: Trainer) -> float:
 
 
 @st.cache_data(max_entries=64, show_spinner="Training both models…")
-def adaptive_experiment(target_key: str, layout: str, grid_size: int, grid_eps: float, seed: int) -> dict:
+def adaptive_experiment(
+    target_id: str, _target: Target, layout: str, grid_size: int, grid_eps: float, seed: int
+) -> dict:
     """Train a [1, 1] KAN, then continue with its grid kept and, on a copy, updated to the inputs.
 
     Both models train `LBFGS_STEPS` L-BFGS steps on the uniform grid first, so the update
@@ -68,8 +75,13 @@ def adaptive_experiment(target_key: str, layout: str, grid_size: int, grid_eps: 
         Lists for the figure (``inputs``, ``grid_before``, ``grid_after``, ``x_plot``,
         ``target``, ``fit_fixed``, ``fit_adaptive``) and numbers (``rmse_fixed``,
         ``rmse_adaptive``, ``outside_before``, ``outside_after``, ``n_inputs``).
+
+    Notes
+    -----
+    ``st.cache_data`` keys the result on `target_id`; the leading underscore keeps the
+    unhashable `_target` out of the key.
     """
-    data = _layout_dataset(target_key, layout, seed)
+    data = _layout_dataset(_target, layout, seed)
     fixed = KAN([1, 1], grid_size=grid_size, grid_range=GRID_RANGE, dtype=torch.float64, seed=seed)
     Trainer(fixed, data, optimizer="lbfgs", seed=seed, record_every=0).step(LBFGS_STEPS)
 
@@ -96,7 +108,7 @@ def adaptive_experiment(target_key: str, layout: str, grid_size: int, grid_eps: 
         "grid_before": grid_before,
         "grid_after": grid_after,
         "x_plot": x_plot[:, 0].tolist(),
-        "target": TARGETS[target_key](x_plot)[:, 0].tolist(),
+        "target": _target(x_plot)[:, 0].tolist(),
         "fit_fixed": fit_fixed,
         "fit_adaptive": fit_adaptive,
         "rmse_fixed": _test_rmse(fixed_trainer),
@@ -128,7 +140,8 @@ the update. Both then train the same number of steps.
             help="Where the samples the layer trains on lie, relative to its grid on [-1, 1].",
         )
     with target_column:
-        target_key = controls.target_select("gr_ad_target", targets_with_inputs(1))
+        # Every layout samples inside LAYOUT_SPAN, so a typed formula must be defined there.
+        choice = target_picker("gr_ad", 1, allow_upload=False, formula_range=LAYOUT_SPAN)
     eps_column, size_column, seed_column = st.columns([3, 3, 1])
     with eps_column:
         grid_eps = st.slider(
@@ -142,7 +155,7 @@ the update. Both then train the same number of steps.
         seed = controls.seed_input("gr_ad_seed")
 
     try:
-        result = adaptive_experiment(target_key, layout, grid_size, grid_eps, seed)
+        result = adaptive_experiment(choice.identity, choice.target, layout, grid_size, grid_eps, seed)
     except ValueError as err:
         st.error(f"The experiment failed: {sentence(err)} Try another target or input layout.")
         return

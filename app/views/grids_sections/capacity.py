@@ -11,12 +11,12 @@ import torch
 from kan_core.grids import refine
 from kan_core.limits import LIMITS
 from kan_core.model import KAN
-from kan_core.targets import TARGETS, make_dataset
 from kan_core.training import Trainer
 from ui import controls
 from ui.figures.common import PLOTLY_CONFIG
 from ui.figures.grids import refinement_activation_figure
 from ui.figures.training import loss_figure
+from ui.target_picker import TargetChoice, build_dataset, target_picker
 from views.grids_sections.jobs import (
     job_fragment,
     parse_grid_schedule,
@@ -37,7 +37,7 @@ CURVE_POINTS = 200
 class CapacitySettings:
     """Everything one capacity-schedule run depends on."""
 
-    target_key: str
+    target: TargetChoice
     hidden_width: int
     grid_sizes: tuple[int, ...]
     refine_steps: tuple[int, ...]
@@ -49,7 +49,7 @@ class CapacitySettings:
     @property
     def widths(self) -> list[int]:
         """Layer widths [inputs, hidden, 1], or [inputs, 1] without a hidden layer."""
-        n_inputs = TARGETS[self.target_key].n_inputs
+        n_inputs = len(self.target.domain)
         hidden = [self.hidden_width] if self.hidden_width > 0 else []
         return [n_inputs, *hidden, 1]
 
@@ -62,12 +62,14 @@ class CapacityJob:
     """
 
     def __init__(self, settings: CapacitySettings) -> None:
-        target = TARGETS[settings.target_key]
+        domain = settings.target.domain
         self.settings = settings
-        self.dataset = make_dataset(target, settings.n_samples, seed=settings.seed, dtype=torch.float64)
+        self.dataset = build_dataset(
+            settings.target, settings.n_samples, seed=settings.seed, dtype=torch.float64
+        )
 
         # One grid range for the first layer that covers every input's sampling domain.
-        first_range = (min(low for low, _ in target.domain), max(high for _, high in target.domain))
+        first_range = (min(low for low, _ in domain), max(high for _, high in domain))
         n_layers = len(settings.widths) - 1
         self.model = KAN(
             settings.widths, grid_size=settings.grid_sizes[0],
@@ -177,7 +179,7 @@ def _caption_run(job: CapacityJob) -> None:
     settings = job.settings
     note = " Stopped before the last step." if job.stopped else ""
     st.caption(
-        f"Run shown: {TARGETS[settings.target_key].label}, KAN {settings.widths}, "
+        f"Run shown: {settings.target.label}, KAN {settings.widths}, "
         f"{OPTIMIZER_LABELS[settings.optimizer]}, grid sizes {', '.join(map(str, settings.grid_sizes))} "
         f"refined after steps {', '.join(map(str, settings.refine_steps))} of "
         f"{settings.total_steps}, {settings.n_samples} samples, seed {settings.seed}.{note}"
@@ -228,9 +230,13 @@ def _draw(job: CapacityJob | None) -> None:
 
 
 def _settings() -> CapacitySettings | None:
-    target_column, hidden_column, optimizer_column = st.columns(3)
-    with target_column:
-        target_key = controls.target_select("gr_cap_target", TARGETS, value="exp_sin_pi_x_y2")
+    inputs_column, hidden_column, optimizer_column = st.columns(3)
+    with inputs_column:
+        n_inputs = st.radio(
+            "Inputs", [1, 2], index=1, horizontal=True, key="gr_cap_inputs", bind=controls.BIND,
+            help="Number of inputs of the target, and so of the KAN's first layer.",
+        )
+    target = target_picker("gr_cap", n_inputs, default="exp_sin_pi_x_y2")
     with hidden_column:
         hidden = st.slider(
             "Hidden nodes", min_value=0, max_value=5, value=1, key="gr_cap_hidden", bind=controls.BIND,
@@ -270,7 +276,7 @@ def _settings() -> CapacitySettings | None:
     except ValueError as err:
         st.error(sentence(err), icon=":material/error:")
         return None
-    return CapacitySettings(target_key, hidden, tuple(sizes), tuple(steps), total_steps, optimizer, n_samples, seed)
+    return CapacitySettings(target, hidden, tuple(sizes), tuple(steps), total_steps, optimizer, n_samples, seed)
 
 
 def capacity_section() -> None:
