@@ -23,6 +23,7 @@ import torch
 
 from kan_core.bspline import evaluate_spline, extend_grid, fit_coefficients
 from kan_core.layer import KANLayer
+from kan_core.limits import check_grid_size
 from kan_core.model import KAN
 
 __all__ = [
@@ -401,6 +402,8 @@ def _check_grid_size(name: str, size: int) -> None:
         raise TypeError(f"{name} must be an int, got {type(size).__name__}")
     if size < 1:
         raise ValueError(f"{name} must be at least 1, got {size}")
+    # The per-session cap keeps one reader's refinement from stalling a shared server.
+    check_grid_size(size)
 
 
 def _check_unit_interval(name: str, value: float) -> None:

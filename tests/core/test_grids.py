@@ -323,3 +323,12 @@ def test_count_outside_grid_model_counts_hidden_values():
     expected_hidden = ((hidden < -1) | (hidden > 1)).sum(axis=0)
     assert counts[0].tolist() == [200]  # |x| > 1 for 100 points on each side
     assert counts[1].tolist() == expected_hidden.tolist()
+
+
+def test_refine_above_session_cap_raises():
+    from kan_core.limits import LIMITS
+    from kan_core.model import KAN
+
+    model = KAN([1, 1], grid_size=5, dtype=torch.float64, seed=0)
+    with pytest.raises(ValueError, match=f"grid_size must be at most {LIMITS.max_grid_size}"):
+        refine(model, LIMITS.max_grid_size + 1)
