@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.optim.adam import adam
 
 from kan_core.fused import mse_with_gradients
 from kan_core.model import KAN
@@ -130,7 +131,8 @@ class Trainer:
 
     Notes
     -----
-    Adam runs with ``fused=True``. A KAN without regularizer or symbolic edges gets its
+    Adam runs with ``fused=True`` and, after its first update, through the functional
+    ``torch.optim.adam.adam`` (same arithmetic, less per-step bookkeeping). A KAN without regularizer or symbolic edges gets its
     gradients from the hand-written backward pass of `kan_core.fused` instead of autograd
     (same values, tested to 1e-12), because autograd's fixed cost per step dominated small
     networks. Each update copies the parameters into a snapshot first, which is what the
@@ -243,6 +245,7 @@ class Trainer:
         self._cursor = 0
 
     def _build_optimizer(self) -> None:
+        self._adam_cache = None
         self._params = [p for p in self.model.parameters() if p.requires_grad]
         if self.optimizer_name == "adam":
             self.optimizer = torch.optim.Adam(self._params, lr=self.lr, fused=True)
@@ -277,6 +280,7 @@ class Trainer:
             for param, old in zip(self._params, self._snapshot):
                 if param.shape != old.shape:
                     self.optimizer.state.pop(param, None)
+            self._adam_cache = None
             self._snapshot = [p.detach().clone() for p in self._params]
             self._snapshot_step = self.step_count
             self._signature = signature
@@ -404,8 +408,55 @@ class Trainer:
 
         # The current parameters gave a finite loss: keep them before the update moves them.
         self._take_snapshot()
-        self.optimizer.step()
+        if self.optimizer_name == "adam":
+            self._adam_update()
+        else:
+            self.optimizer.step()
         return value
+
+    def _adam_update(self) -> None:
+        # Call torch.optim.adam.adam, the functional form that Adam.step itself calls, with
+        # cached state lists. That skips the bookkeeping of Optimizer.step (hooks, profiler
+        # ranges, per-parameter state lookups), which cost as much as the update in small
+        # networks. The first update, and any update after the set of parameters with
+        # gradients changed, goes through optimizer.step() and rebuilds the cache.
+        cache = self._adam_cache
+        with_grad = sum(p.grad is not None for p in self._params)
+        if cache is None or with_grad != len(cache[0]):
+            self.optimizer.step()
+            self._adam_cache = self._build_adam_cache()
+            return
+        params, exp_avgs, exp_avg_sqs, steps = cache
+        group = self.optimizer.param_groups[0]
+        beta1, beta2 = group["betas"]
+        adam(
+            params,
+            [p.grad for p in params],
+            exp_avgs,
+            exp_avg_sqs,
+            [],
+            steps,
+            fused=True,
+            amsgrad=False,
+            beta1=beta1,
+            beta2=beta2,
+            lr=group["lr"],
+            weight_decay=group["weight_decay"],
+            eps=group["eps"],
+            maximize=False,
+        )
+
+    def _build_adam_cache(self) -> tuple | None:
+        params = [p for p in self._params if p.grad is not None]
+        states = [self.optimizer.state.get(p, {}) for p in params]
+        if not all("exp_avg" in state for state in states):
+            return None
+        return (
+            params,
+            [state["exp_avg"] for state in states],
+            [state["exp_avg_sq"] for state in states],
+            [state["step"] for state in states],
+        )
 
     def _lbfgs_update(self, x: torch.Tensor, y: torch.Tensor) -> float:
         def closure() -> torch.Tensor:
@@ -435,6 +486,7 @@ class Trainer:
         with torch.no_grad():
             torch._foreach_copy_([p.detach() for p in self._params], self._snapshot)
         self.optimizer.state.clear()  # moments and LBFGS history may contain inf or nan
+        self._adam_cache = None
         failed_step = self.step_count + 1
         self.step_count = self._snapshot_step
         self._truncate_history(self.step_count)

@@ -48,6 +48,29 @@ def test_adam_fits_stacked_example(stacked_dataset):
     assert report.test_loss < 2e-3
 
 
+def test_adam_updates_match_torch_adam(two_input_dataset):
+    trained = KAN([2, 3, 1], grid_size=5, dtype=torch.float64, seed=2)
+    reference = KAN([2, 3, 1], grid_size=5, dtype=torch.float64, seed=2)
+    trainer = Trainer(trained, two_input_dataset, optimizer="adam", lr=0.02, record_every=0)
+    params = [p for p in reference.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=0.02)
+    x = two_input_dataset.train_input
+    y = two_input_dataset.train_label
+
+    trainer.step(15)
+    trainer.set_lr(0.005)
+    trainer.step(10)
+    for step in range(25):
+        if step == 15:
+            optimizer.param_groups[0]["lr"] = 0.005
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(reference(x), y).backward()
+        optimizer.step()
+
+    for (name, value), expected in zip(trained.named_parameters(), reference.parameters()):
+        assert (value - expected).abs().max().item() <= 1e-10, name
+
+
 @pytest.mark.parametrize(("optimizer", "lr", "steps"), [("sgd", 0.5, 100), ("lbfgs", 1.0, 5)])
 def test_optimizer_reduces_loss(two_input_dataset, optimizer, lr, steps):
     model = KAN([2, 3, 1], grid_size=5, seed=1)
