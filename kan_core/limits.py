@@ -78,7 +78,9 @@ class Limits:
     max_exponent : float
         Maximum magnitude of a constant exponent, as in ``x**10``.
     max_csv_bytes : int
-        Maximum size of an uploaded CSV file in bytes.
+        Maximum size of an uploaded CSV file in bytes. It stays below the upload limit in
+        ``.streamlit/config.toml`` (``server.maxUploadSize = 2``, in megabytes), so this
+        check, with its message, is the one a reader meets.
     max_csv_rows : int
         Maximum number of data rows in an uploaded CSV file.
     max_csv_columns : int
@@ -99,7 +101,7 @@ class Limits:
     max_literal: float = 1e6
     max_literal_digits: int = 20
     max_exponent: float = 10.0
-    max_csv_bytes: int = 5_000_000
+    max_csv_bytes: int = 2_000_000
     max_csv_rows: int = 20_000
     max_csv_columns: int = 50
 
