@@ -1,8 +1,8 @@
 """Forward and hand-written backward passes of KAN layers, for fast training.
 
 In the small networks the app trains ([1, 1, 1] with 800 points, say), each tensor operation
-costs a few microseconds of fixed overhead and the arithmetic almost nothing, so the time of a
-training step follows the number of operations. Left to autograd, the power-table evaluation of
+costs a few microseconds of fixed overhead and its arithmetic almost nothing. The time of a
+training step therefore follows the number of operations. Left to autograd, the power-table evaluation of
 `kan_core.local_basis` records more than a dozen nodes per layer. Here one
 `torch.autograd.Function` covers a whole stack of layers, and its backward pass computes only
 the gradients that are needed, with about twenty operations per layer. `kan_core.layer.KANLayer`,
@@ -120,9 +120,7 @@ def mse_with_gradients(
         states = []
         hidden = x
         for index, (table, coef, scale_spline, scale_base, mask) in enumerate(layers):
-            hidden, state = _layer_forward(
-                hidden, table, coef, scale_spline, scale_base, mask, wants_input=index > 0
-            )
+            hidden, state = _layer_forward(hidden, table, coef, scale_spline, scale_base, mask)
             states.append(state)
         loss = F.mse_loss(hidden, y)
         grad_out = (hidden - y) * (2.0 / hidden.numel())
@@ -148,14 +146,10 @@ class _KANStack(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, tables, *tensors):
-        needs = ctx.needs_input_grad
         states = []
         for index, table in enumerate(tables):
             coef, scale_spline, scale_base, mask = tensors[4 * index : 4 * index + 4]
-            # Later layers always pass a gradient back to their input, the first one only
-            # when x requires it.
-            wants_input = index > 0 or needs[0]
-            x, state = _layer_forward(x, table, coef, scale_spline, scale_base, mask, wants_input)
+            x, state = _layer_forward(x, table, coef, scale_spline, scale_base, mask)
             states.append(state)
         ctx.states = states
         return x
@@ -167,13 +161,15 @@ class _KANStack(torch.autograd.Function):
         grads: list[torch.Tensor | None] = [None] * (len(needs) - 2)
         for index in range(len(ctx.states) - 1, -1, -1):
             offset = 4 * index
-            wants = (index > 0 or needs[0], needs[2 + offset], needs[3 + offset], needs[4 + offset])
+            # Later layers always pass a gradient back to their input, the first one only
+            # when x requires it.
+            wants = (index > 0 or needs[0], *needs[2 + offset : 5 + offset])
             grad_out, layer_grads = _layer_backward(ctx.states[index], grad_out, wants)
             grads[offset : offset + 3] = layer_grads
         return (grad_out, None, *grads)
 
 
-def _layer_forward(x, table, coef, scale_spline, scale_base, mask, wants_input):
+def _layer_forward(x, table, coef, scale_spline, scale_base, mask):
     batch, in_features = x.shape
     out_features = coef.shape[1]
     n_rows, terms = table.poly.shape[1], table.poly.shape[-1]
@@ -201,8 +197,7 @@ def _layer_forward(x, table, coef, scale_spline, scale_base, mask, wants_input):
         silu = F.silu(x)
         out = torch.addmm(out, silu, base_weight)
 
-    inside = (u == u_raw) if wants_input else None
-    state = (x, coef, spline_weight, base_weight, silu, mask, table, index, powers, window, inside)
+    state = (x, coef, spline_weight, base_weight, silu, mask, table, index, powers, window)
     return out, state
 
 
@@ -213,7 +208,7 @@ def _powers(u, terms):
 
 
 def _layer_backward(state, grad_out, wants):
-    x, coef, spline_weight, base_weight, silu, mask, table, index, powers, window, inside = state
+    x, coef, spline_weight, base_weight, silu, mask, table, index, powers, window = state
     wants_input, wants_coef, wants_spline, wants_base = wants
     batch, in_features = x.shape
     out_features = coef.shape[1]
@@ -240,15 +235,16 @@ def _layer_backward(state, grad_out, wants):
             grad_base = grad_base * mask
 
     if wants_input:
-        grad_x = _input_gradient(grad_out, powers, window, inside, table, batch)
+        grad_x = _input_gradient(grad_out, powers, window, table, batch)
         if base_weight is not None:
             grad_x = grad_x + torch.ops.aten.silu_backward(grad_out @ base_weight.t(), x)
     return grad_x, (grad_coef, grad_spline, grad_base)
 
 
-def _input_gradient(grad_out, powers, window, inside, table, batch):
+def _input_gradient(grad_out, powers, window, table, batch):
     # d/du sum_p a_p u^p = sum_p p a_p u^(p-1): the gathered coefficients times the
-    # derivatives of the powers, 0, 1, 2u, ..., k u^(k-1).
+    # derivatives of the powers, 0, 1, 2u, ..., k u^(k-1). Points where u was clamped sit on
+    # the zero rows outside the knots, whose coefficients are zero, so no mask is needed.
     in_features, _, terms = powers.shape
     out_features = window.shape[-1]
     if terms == 1:
@@ -260,4 +256,4 @@ def _input_gradient(grad_out, powers, window, inside, table, batch):
         grad_u = (slope * grad_out).sum(-1)
     else:
         grad_u = slope.view(in_features, batch) * grad_out.view(1, batch)
-    return (grad_u * inside).t()
+    return grad_u.t()

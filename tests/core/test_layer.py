@@ -100,6 +100,15 @@ def test_layer_gradcheck(grid_kind):
     assert torch.autograd.gradcheck(evaluate, (x, *params))
 
 
+def test_layer_gradcheck_outside_grid():
+    # Beyond the extended grid only the base term depends on x.
+    layer = _randomised_layer(seed=6)
+    x = torch.tensor([[-3.0, 2.5, 0.3], [4.0, -2.2, -0.45]], dtype=torch.float64)
+    x.requires_grad_(True)
+
+    assert torch.autograd.gradcheck(layer, (x,))
+
+
 def test_layer_gradcheck_degree_one_without_base():
     generator = torch.Generator().manual_seed(4)
     layer = KANLayer(2, 3, grid_size=5, degree=1, base_activation=None, dtype=torch.float64,
