@@ -25,6 +25,7 @@ from torch.nn import functional as F
 
 from kan_core.bspline import extend_grid, uniform_grid, validate_knots
 from kan_core.fused import kan_layer_sum
+from kan_core.limits import check_degree, check_grid_size, check_widths
 from kan_core.local_basis import (
     PowerTable,
     locate,
@@ -124,6 +125,10 @@ class KANLayer(nn.Module):
         _check_positive_int("in_features", in_features)
         _check_positive_int("out_features", out_features)
         _check_positive_int("grid_size", grid_size)
+        # Per-session caps: a shared server must not build a layer one reader cannot afford.
+        check_widths([in_features, out_features])
+        check_grid_size(grid_size)
+        check_degree(degree)
         if base_activation not in BASE_ACTIVATIONS:
             raise ValueError(
                 f"base_activation must be one of {BASE_ACTIVATIONS}, got {base_activation!r}"

@@ -10,6 +10,7 @@ from torch import nn
 
 from kan_core.fused import kan_stack
 from kan_core.layer import KANLayer
+from kan_core.limits import check_degree, check_grid_size, check_parameter_count, check_widths
 
 __all__ = ["KAN", "MLP", "MLP_ACTIVATIONS", "mlp_parameter_count", "match_mlp_width"]
 
@@ -80,6 +81,10 @@ class KAN(nn.Module):
         n_layers = len(self.widths) - 1
         grid_sizes = _per_layer("grid_size", grid_size, n_layers, lambda v: isinstance(v, int))
         grid_ranges = _per_layer("grid_range", grid_range, n_layers, _is_range)
+        # Per-session caps, checked before any tensor is allocated.
+        check_widths(self.widths)
+        check_grid_size(list(grid_sizes))
+        check_degree(degree)
 
         generator = torch.Generator().manual_seed(seed)
         self.layers = nn.ModuleList(
@@ -181,6 +186,9 @@ class MLP(nn.Sequential):
         seed: int = 0,
     ) -> None:
         widths = _check_widths(widths)
+        check_parameter_count(
+            sum(width_in * width_out + width_out for width_in, width_out in zip(widths, widths[1:]))
+        )
         if activation not in MLP_ACTIVATIONS:
             raise ValueError(
                 f"activation must be one of {sorted(MLP_ACTIVATIONS)}, got {activation!r}"

@@ -20,6 +20,7 @@ from torch.nn import functional as F
 from torch.optim.adam import adam
 
 from kan_core.fused import mse_with_gradients
+from kan_core.limits import check_steps
 from kan_core.model import KAN
 
 __all__ = ["Trainer", "StepReport", "OPTIMIZERS", "DEFAULT_LR"]
@@ -366,6 +367,9 @@ class Trainer:
             raise TypeError(f"n must be an int, got {type(n).__name__}")
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
+        if n > 0:
+            # One call is one slice of a live page, so the per-session cap bounds its length.
+            check_steps(n)
         self._call_started = self._clock = time.perf_counter()
         if self.stopped:
             return self._report(0, math.nan)

@@ -301,7 +301,7 @@ def test_edge_curves_span_grid_with_margin():
     [
         ({"in_features": 0}, ValueError, "in_features must be at least 1, got 0"),
         ({"grid_size": 2.5}, TypeError, "grid_size must be an int, got float"),
-        ({"degree": 6}, ValueError, "degree must be between 0 and 5, got 6"),
+        ({"degree": 6}, ValueError, "degree must be at most 5; received 6"),
         ({"base_activation": "relu"}, ValueError, "base_activation must be one of"),
         ({"noise_scale": -1.0}, ValueError, "noise_scale must be >= 0, got -1.0"),
         ({"grid_range": (1.0, -1.0)}, ValueError, "lower < upper"),

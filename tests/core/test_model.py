@@ -207,3 +207,16 @@ def test_fast_gradients_match_autograd():
     for name, grad in expected.items():
         error = (model.get_parameter(name).grad - grad).abs().max().item()
         assert error <= 1e-12, name
+
+
+def test_model_over_session_caps_raises():
+    from kan_core.limits import LIMITS
+
+    with pytest.raises(ValueError, match="at most"):
+        KAN([1] * (LIMITS.max_depth + 2))
+    with pytest.raises(ValueError, match=r"widths\[1\] must be at most"):
+        KAN([1, LIMITS.max_width + 1, 1])
+    with pytest.raises(ValueError, match="grid_size must be at most"):
+        KAN([1, 1], grid_size=LIMITS.max_grid_size + 1)
+    with pytest.raises(ValueError, match="The parameter count must be at most"):
+        MLP([1, 1000, 1000, 1])

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from kan_core.grids import refine
+from kan_core.limits import LIMITS
 from kan_core.model import KAN, MLP
 from kan_core.targets import TARGETS, make_dataset
 from kan_core.training import Trainer
@@ -43,7 +44,8 @@ def test_adam_fits_stacked_example(stacked_dataset):
     model = KAN([1, 1, 1], grid_size=10, degree=3, seed=0)
     trainer = Trainer(model, stacked_dataset, optimizer="adam", lr=0.02, record_every=50)
 
-    report = trainer.step(400)
+    trainer.step(200)
+    report = trainer.step(200)
 
     assert report.test_loss < 2e-3
 
@@ -87,11 +89,21 @@ def test_mlp_trains_too(stacked_dataset):
     model = MLP([1, 8, 1], seed=0)
     trainer = Trainer(model, stacked_dataset, optimizer="adam", lr=0.02, record_every=100)
 
-    trainer.step(300)
+    trainer.step(150)
+    trainer.step(150)
 
     assert trainer.history["test_loss"][-1] < 0.2 * trainer.history["test_loss"][0]
     assert trainer.history["layer_ranges"][-1] == []
     assert len(trainer.history["grad_norms"][-1]) == 2
+
+
+def test_step_over_session_cap_raises(stacked_dataset):
+    trainer = Trainer(KAN([1, 1, 1], seed=0), stacked_dataset)
+
+    with pytest.raises(ValueError, match=f"n_steps must be at most {LIMITS.max_steps_per_tick}"):
+        trainer.step(LIMITS.max_steps_per_tick + 1)
+
+    assert trainer.step_count == 0
 
 
 def test_divergence_guard_restores_finite_parameters(stacked_dataset):
