@@ -6,22 +6,20 @@ one frozen `Limits` value before doing any work. The check functions raise `Valu
 `TypeError` for a value that is not an integer) with the requirement and the received value,
 in plain sentences that the app can show as they are.
 
-Which check each entry point is meant to call:
+Which check each entry point calls:
 
 - ``KAN(widths, grid_size, degree, ...)``: `check_widths`, `check_grid_size`, `check_degree`,
-  then `check_parameter_count` on the built model's parameter count.
+  before any tensor is allocated. Within those caps the parameter count stays below
+  ``max_parameters``.
 - ``MLP(widths, ...)``: `check_parameter_count` only, because an MLP matched to a KAN's
   parameter count may need layers wider than ``max_width``.
 - ``KANLayer(in_features, out_features, grid_size, degree, ...)``: `check_widths` on
   ``[in_features, out_features]``, `check_grid_size`, `check_degree`.
-- grid refinement to a new grid size: `check_grid_size`.
+- ``kan_core.grids.refine`` and the adaptive grid update: `check_grid_size`.
 - ``make_dataset(target, n_samples, ...)``: `check_samples`.
 - ``Trainer.step(n)``: `check_steps`.
 - ``kan_core.expressions.parse_expression`` and ``kan_core.tabular.load_csv`` read the formula
   and CSV caps themselves.
-
-NOTE: `parse_expression`, `load_csv` and `make_dataset` enforce their caps. Check that the other
-entry points above call theirs before relying on a cap.
 """
 
 from __future__ import annotations
