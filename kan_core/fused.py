@@ -35,7 +35,8 @@ __all__ = [
 
 DENSE_BASIS_MAX_ELEMENTS = 1 << 20
 """Largest batch * in_features * n_basis for which `FirstLayerCache` stores the dense basis of
-the first layer (4 MiB in float32, 8 MiB in float64). Larger inputs take the row-gather path on every step."""
+the first layer (4 MiB in float32, 8 MiB in float64). Larger inputs take the row-gather path
+on every step."""
 
 LayerArguments = tuple[
     PowerTable, torch.Tensor, torch.Tensor, "torch.Tensor | None", "torch.Tensor | None"
@@ -107,8 +108,8 @@ def kan_stack(
 class FirstLayerCache:
     """Dense B-spline basis and SiLU of the first layer's inputs, kept across training steps.
 
-    With full-batch training the first layer receives the same inputs and knots on every step, so
-    its bases N_n(x[b, i]) are constants. Stored as an (in_features, batch, n) tensor, they turn
+    With full-batch training the first layer receives the same inputs and knots on every step,
+    so its bases N_n(x[b, i]) are constants. Stored as an (in_features, batch, n) tensor, they turn
     that layer's forward pass into one bmm with the weighted coefficients and its coefficient
     gradient into one bmm with grad_out, in place of about twenty row-gather operations.
 
