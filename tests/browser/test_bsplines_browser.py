@@ -86,13 +86,17 @@ def _edit_first_column(page, table_key: str, row: int, text: str) -> None:
     # Streamlit's table is drawn on a canvas, so a cell is found by position: below the
     # header, each row is one row height tall, and a narrow row-marker column comes first.
     canvas = page.locator(f'.st-key-{table_key} [data-testid="data-grid-canvas"]')
+    canvas.wait_for()
+    # On a loaded machine the table may still be drawing its rows; clicks go nowhere then.
+    wait_for_rerun(page)
+    page.wait_for_timeout(500)
     box = canvas.bounding_box()
     header_height = row_height = 35
     page.mouse.click(box["x"] + 100, box["y"] + header_height + row_height * row + row_height / 2)
     # Enter opens the cell editor. Typing straight into a selected cell drops the decimal
     # point of "0.25", because the first key only opens the editor.
     page.keyboard.press("Enter")
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(800)
     page.keyboard.press("Control+A")
     page.keyboard.type(text, delay=50)
     page.keyboard.press("Enter")

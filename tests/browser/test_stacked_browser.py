@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from browser_helpers import assert_no_exception, open_app, save_screenshot, wait_for_rerun
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -16,6 +17,13 @@ def _button(page, key: str):
     # NOTE: in Streamlit 1.67 the key's container holds two matching buttons (the second
     # probably belongs to the tooltip), and clicking the first one works.
     return page.locator(f".st-key-{key} button").first
+
+
+def _wait_until_paused(page) -> None:
+    # A tick that started before the click still finishes and redraws, so wait until Play is
+    # enabled again and the app is idle, which on a loaded machine can take a few seconds.
+    expect(_button(page, "st_play")).to_be_enabled(timeout=20_000)
+    wait_for_rerun(page)
 
 
 def _open_stacked(page, url: str) -> None:
@@ -53,9 +61,8 @@ def test_play_then_pause_adds_loss_points(app_url, page):
     page.wait_for_timeout(PLAY_SECONDS * 1000)
     save_screenshot(page, "stacked_playing", full_page=False)
     _button(page, "st_pause").click()
-    wait_for_rerun(page)
+    _wait_until_paused(page)
 
-    assert _button(page, "st_play").is_enabled()
     assert _step_metric(page) > 0
     assert _loss_points(page) > points_before
     assert_no_exception(page)
@@ -68,7 +75,7 @@ def test_pause_holds_the_step_count(app_url, page):
     _button(page, "st_play").click()
     page.wait_for_timeout(1500)
     _button(page, "st_pause").click()
-    wait_for_rerun(page)
+    _wait_until_paused(page)
     paused_at = _step_metric(page)
     page.wait_for_timeout(1500)
 
