@@ -238,7 +238,7 @@ def time_spline_strategies(spec: dict, repeats: int = 200) -> dict[str, float]:
 
     timings = {}
     for name, function in (
-        ("power table + gather (used)", table_gather),
+        ("power table + gather (used when the basis changes)", table_gather),
         ("local de Boor + dense matmul", local_then_dense),
         ("full Cox-de Boor + dense matmul", full_recursion),
     ):
