@@ -84,6 +84,14 @@ def _plain(text: str) -> str:
     return "".join("\\" + char if char in _MARKDOWN_SPECIALS else char for char in text)
 
 
+_EMPHASIS = set("\\`*_[]$~|#")
+
+
+def _escape_markdown(text: str) -> str:
+    """Escape the characters that start Markdown emphasis, code, links or math."""
+    return "".join("\\" + char if char in _EMPHASIS else char for char in text)
+
+
 def _last_valid_key(prefix: str) -> str:
     return f"{prefix}__last_valid_target"
 
@@ -146,7 +154,9 @@ def target_picker(
             target = presets[source]
             choice = TargetChoice("preset", target.label, target.latex, target, identity=source)
     except ValueError as error:
-        st.error(str(error))
+        # A message may quote the typed formula, whose ** or _ would otherwise turn into
+        # Markdown emphasis.
+        st.error(_escape_markdown(str(error)))
         choice = st.session_state.get(_last_valid_key(prefix))
         if choice is None:
             choice = _first_preset(presets)
@@ -251,9 +261,11 @@ def _upload_choice(prefix: str, n_inputs: int, grid_range: Sequence[float]) -> T
     table = load_csv(upload.getvalue())
     numeric = list(table.numeric_columns)
     if len(numeric) < n_inputs + 1:
+        found = "1 numeric column" if len(numeric) == 1 else f"{len(numeric)} numeric columns"
+        inputs_needed = "1 input" if n_inputs == 1 else f"{n_inputs} inputs"
         raise ValueError(
-            f"The file has {len(numeric)} numeric columns, but this page needs {n_inputs + 1} "
-            f"({n_inputs} input and 1 output). Upload a file with more numeric columns."
+            f"The file has {found}, but this page needs {n_inputs + 1} "
+            f"({inputs_needed} and 1 output). Upload a file with more numeric columns."
         )
     inputs = st.multiselect(
         f"Input columns ({n_inputs})",
@@ -274,6 +286,13 @@ def _upload_choice(prefix: str, n_inputs: int, grid_range: Sequence[float]) -> T
 
     x, y, dropped = select_columns(table, inputs, output)
     x_scaled, scaling = rescale_inputs(x, (float(grid_range[0]), float(grid_range[1])))
+    if scaling.constant_columns:
+        column = scaling.constant_columns[0]
+        raise ValueError(
+            f"Column {_plain(inputs[column])} has the same value "
+            f"({scaling.input_min[column].item():g}) in every row, so it cannot be an input. "
+            "Choose a column whose values vary."
+        )
     notes = [f"{_plain(upload.name)}: {len(x):,} rows used."]
     skipped = dict(table.skipped_rows) | dropped
     if skipped:

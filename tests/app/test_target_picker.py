@@ -170,3 +170,24 @@ def test_picker_two_inputs_from_url():
     assert not app.exception
     assert app.session_state["label"] == "x*y + 3"
     assert abs(app.session_state["mean"] - 3) < 0.1
+
+
+def test_picker_constant_csv_column_is_rejected(picker):
+    choose_formula(picker, "x + 2")
+    content = b"x,y\n" + b"".join(f"1,{i}\n".encode() for i in range(20))
+    picker.selectbox(key="tp_target").set_value("csv").run()
+
+    picker.file_uploader(key="tp_csv").upload("const.csv", content, "text/csv")
+    picker.run()
+
+    assert not picker.exception
+    assert "has the same value (1) in every row" in error_text(picker)
+    assert picker.session_state["label"] == "x + 2"
+
+
+def test_picker_error_quotes_formula_literally(picker):
+    choose_formula(picker, "x + 2")
+
+    picker.text_input(key="tp_formula").set_value("9**9**9").run()
+
+    assert r"9\*\*9\*\*9" in error_text(picker)
