@@ -57,6 +57,14 @@ with settings_box:
             help="Add k knots beyond each end of the grid, so k + 1 bases overlap everywhere on it.",
         )
 
+if custom_knots is None and grid_range[0] >= grid_range[1]:
+    st.error(
+        f"The grid range runs from {grid_range[0]:g} to {grid_range[1]:g}, so it is empty: "
+        "it needs lower < upper. Drag the left handle of Grid range below the right one.",
+        icon=":material/error:",
+    )
+    st.stop()
+
 try:
     knots = knot_vector(
         degree, grid_size=grid_size, grid_range=grid_range, grid=custom_knots, extend=extend
