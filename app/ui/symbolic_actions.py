@@ -149,6 +149,10 @@ def undo_snap(edge: Edge, widths: list[int]) -> None:
     notify("edge", "success", f"Edge {label} is a spline again.")
 
 
+def _edges(count: int) -> str:
+    return "1 edge" if count == 1 else f"{count} edges"
+
+
 def snap_all(inputs: torch.Tensor, threshold: float, weight: float, widths: list[int]) -> None:
     """Snap every spline edge whose best candidate reaches R² >= `threshold`."""
     model = main_model()
@@ -181,12 +185,15 @@ def snap_all(inputs: torch.Tensor, threshold: float, weight: float, widths: list
         notify(
             "all",
             "warning",
-            f"Snapped {len(report.snapped)} edges, but {len(report.skipped)} stayed splines because "
+            f"Snapped {_edges(len(report.snapped))}, but {len(report.skipped)} stayed "
+            f"{'a spline' if len(report.skipped) == 1 else 'splines'} because "
             f"no function reached R² ≥ {threshold:.3f} ({names}). Lower the threshold or "
             "snap them one by one.",
         )
     else:
-        notify("all", "success", f"Snapped all {len(report.snapped)} spline edges.")
+        count = len(report.snapped)
+        done = "Snapped the only spline edge." if count == 1 else f"Snapped all {count} spline edges."
+        notify("all", "success", done)
 
 
 def prune_models(inputs: torch.Tensor, threshold: float) -> None:
@@ -269,8 +276,10 @@ def request_formula() -> None:
         notify(
             "formula",
             "warning",
-            f"There is no formula yet, because {len(remaining)} edges are still splines "
-            f"({names}{more}). Press Snap all, or snap them one by one.",
+            f"There is no formula yet, because "
+            f"{'1 edge is still a spline' if len(remaining) == 1 else f'{len(remaining)} edges are still splines'} "
+            f"({names}{more}). "
+            "Snap the remaining edges one by one, or lower the R² threshold and press Snap all.",
         )
         return
     try:
