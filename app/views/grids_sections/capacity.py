@@ -285,9 +285,13 @@ def capacity_section() -> None:
         """
 Start on a coarse grid, then **refine** it: the new, finer grid gets coefficients fitted by
 least squares to the old spline, so the network computes the same function with more
-parameters and training carries on from there. The loss curve should not jump at a
-refinement (dotted lines), and the activation just before and just after each refinement
-should lie on top of each other.
+parameters and training carries on from there. The activation just before and just after
+each refinement should lie on top of each other.
+
+The loss can still jump right after a refinement (dotted lines). The refinement keeps the
+function, but the optimizer starts afresh on the new coefficients: Adam's first updates move
+each one by about the learning rate, and L-BFGS forgets the curvature it had learned. The
+jump comes from those first steps, not from the refinement itself.
 """
     )
     settings = _settings()
