@@ -288,10 +288,12 @@ least squares to the old spline, so the network computes the same function with 
 parameters and training carries on from there. The activation just before and just after
 each refinement should lie on top of each other.
 
-The loss can still jump right after a refinement (dotted lines). The refinement keeps the
-function, but the optimizer starts afresh on the new coefficients: Adam's first updates move
-each one by about the learning rate, and L-BFGS forgets the curvature it had learned. The
-jump comes from those first steps, not from the refinement itself.
+The loss can still jump right after a refinement (dotted lines). When the new grid size is a
+multiple of the old one, the refinement keeps the function up to rounding; otherwise the fit
+moves it slightly, and each panel below gives the largest change. Either way the optimizer
+starts afresh on the new coefficients: Adam's first updates move each one by about the
+learning rate, and L-BFGS forgets the curvature it had learned. Most of the jump comes from
+those first steps.
 """
     )
     settings = _settings()
