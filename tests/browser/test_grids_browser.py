@@ -79,7 +79,9 @@ def test_adaptive_and_continual_tabs(app_url, page):
 
 
 def test_scaling_stop_button_ends_sweep(app_url, page):
-    open_app(page, f"{app_url}/grids?gr_section=Scaling+law&gr_sc_grids=3%2C+5%2C+10&gr_sc_steps=200")
+    schedule = [3, 5, 10, 20, 50, 100]
+    grids = "%2C+".join(str(size) for size in schedule)
+    open_app(page, f"{app_url}/grids?gr_section=Scaling+law&gr_sc_grids={grids}&gr_sc_steps=200")
     page.locator(".st-key-gr_sc_start button").click()
     page.locator('[data-testid="stProgress"]').wait_for()
 
@@ -88,6 +90,10 @@ def test_scaling_stop_button_ends_sweep(app_url, page):
     page.locator(".st-key-gr_sc_start button:enabled").wait_for()
     page.locator(".st-key-gr_sc_chart .js-plotly-plot").wait_for()
     wait_for_rerun(page)
-    assert _chart_x(page, "gr_sc_chart", 1) == [3]
+    # How many grids finish before the click lands depends on the machine's speed, so the
+    # test checks that the chart shows a proper, non-empty start of the schedule.
+    finished = _chart_x(page, "gr_sc_chart", 1)
+    assert 1 <= len(finished) < len(schedule)
+    assert finished == schedule[: len(finished)]
     assert page.get_by_text("Stopped before the end of the schedule.").count() == 1
     save_screenshot(page, "grids_scaling_stopped")
