@@ -2,8 +2,8 @@
 
 A [1, 1] KAN trains on inputs laid out in one of `INPUT_LAYOUTS` (drifted past the grid,
 clustered in narrow bands, or uniform). A copy then gets its grid moved to the inputs with
-`kan_core.grids.update_grid_from_samples`, and both models train on. The result holds what
-the Grids page draws: the inputs, the knots before and after the update, both fits and their
+`kan_core.grids.update_grid_from_samples`, and both models train on. The result contains
+what the Grids page draws: the inputs, the knots before and after the update, both fits and their
 test errors.
 """
 
