@@ -7,6 +7,7 @@ becomes the page's summary on the Home page, which links to every entry of this 
 import streamlit as st
 import torch
 
+from ui.link_check import remember_link, report_ignored_values
 from ui.state import NAV_PAGES
 
 # Each request does small tensor work, and many sessions may share few cores. One intra-op
@@ -51,4 +52,6 @@ PAGES = [
 
 # Home builds its links from this list, so the menu and the links always agree.
 st.session_state[NAV_PAGES] = PAGES
+remember_link()
 st.navigation(PAGES).run()
+report_ignored_values()
