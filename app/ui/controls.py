@@ -146,10 +146,12 @@ def noise_slider(
     max_value: float = 0.5,
     step: float = 0.01,
     label: str = "Noise level",
+    disabled: bool = False,
 ) -> float:
     """Draw a slider for the standard deviation of label noise and return it."""
     return st.slider(
         label,
+        disabled=disabled,
         min_value=0.0,
         max_value=max_value,
         value=value,

@@ -74,10 +74,14 @@ class Settings:
 
 def _data_settings() -> dict:
     target = target_picker("st", 1, default=DEFAULT_TARGET)
-    noise = controls.noise_slider("st_noise")
+    # Uploaded rows are the samples themselves, so noise and sample count do not apply.
+    uploaded = target.samples is not None
+    noise = controls.noise_slider("st_noise", disabled=uploaded)
     n_samples = st.slider(
         "Samples", min_value=20, max_value=1000, value=200, step=10, key="st_samples",
-        bind=controls.BIND, help="Number of samples drawn from the target, train and test together.",
+        bind=controls.BIND, disabled=uploaded,
+        help="Number of samples drawn from the target, train and test together. Uploaded data "
+        "uses its own rows instead.",
     )
     test_fraction = st.slider(
         "Test share", min_value=0.1, max_value=0.5, value=0.2, step=0.05, key="st_test_share",

@@ -116,3 +116,13 @@ def trace_values(trace: dict, axis: str) -> np.ndarray:
     if isinstance(values, dict):
         return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
     return np.asarray(values, dtype=float)
+
+
+def test_stacked_upload_disables_noise_and_samples(open_page):
+    app = open_page("views/stacked.py")
+    app.selectbox(key="st_target").set_value("csv").run()
+    app.file_uploader(key="st_csv").upload("example.csv", (DATA_DIR / "example.csv").read_bytes(), "text/csv")
+    app.run()
+
+    assert app.slider(key="st_noise").disabled
+    assert app.slider(key="st_samples").disabled
