@@ -291,11 +291,19 @@ def _dense_forward(constants, coef, scale_spline, scale_base, mask):
 def _dense_backward(state, grad_out, wants):
     basis, silu, coef, spline_weight, mask = state
     wants_coef, wants_spline, wants_base = wants
-    grad_coef = grad_spline = grad_base = None
-
+    grad_weight = None
     if wants_coef or wants_spline:
         grad_by_out = grad_out.t().expand(basis.shape[0], -1, -1)  # (in, out, batch)
         grad_weight = torch.bmm(grad_by_out, basis)  # (in, out, n)
+    return _parameter_gradients(grad_weight, grad_out, silu, coef, spline_weight, mask, wants)
+
+
+def _parameter_gradients(grad_weight, grad_out, silu, coef, spline_weight, mask, wants):
+    # Shared by both backward paths once they have the gradient of the weighted coefficients,
+    # grad_weight (in, out, n), or None when neither coef nor scale_spline needs a gradient.
+    wants_coef, wants_spline, wants_base = wants
+    grad_coef = grad_spline = grad_base = None
+    if grad_weight is not None:
         if wants_coef:
             grad_coef = grad_weight * spline_weight.unsqueeze(-1)
         if wants_spline:
@@ -322,7 +330,7 @@ def _layer_backward(state, grad_out, wants):
     batch, in_features = x.shape
     out_features = coef.shape[1]
     n_rows, terms = table.poly.shape[1], table.poly.shape[-1]
-    grad_coef = grad_spline = grad_base = grad_x = None
+    grad_weight = grad_x = None
 
     if wants_coef or wants_spline:
         # d out[b, o] / d local[i, row, p, o] = u^p, summed over the points of each row.
@@ -331,23 +339,16 @@ def _layer_backward(state, grad_out, wants):
         grad_local.index_add_(0, index, contributions.view(in_features * batch, -1))
         grad_local = grad_local.view(in_features, n_rows * terms, out_features)
         grad_weight = torch.bmm(grad_local.transpose(1, 2), table.coef_map)  # (in, out, n)
-        if wants_coef:
-            grad_coef = grad_weight * spline_weight.unsqueeze(-1)
-        if wants_spline:
-            grad_spline = (grad_weight * coef).sum(-1)
-            if mask is not None:
-                grad_spline = grad_spline * mask
-
-    if wants_base and silu is not None:
-        grad_base = silu.t() @ grad_out
-        if mask is not None:
-            grad_base = grad_base * mask
+    parameter_wants = (wants_coef, wants_spline, wants_base)
+    parameter_grads = _parameter_gradients(
+        grad_weight, grad_out, silu, coef, spline_weight, mask, parameter_wants
+    )
 
     if wants_input:
         grad_x = _input_gradient(grad_out, powers, window, table, batch)
         if base_weight is not None:
             grad_x = grad_x + torch.ops.aten.silu_backward(grad_out @ base_weight.t(), x)
-    return grad_x, (grad_coef, grad_spline, grad_base)
+    return grad_x, parameter_grads
 
 
 def _input_gradient(grad_out, powers, window, table, batch):
