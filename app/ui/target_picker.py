@@ -122,8 +122,8 @@ def target_picker(
     grid_range : pair of float
         Interval onto which uploaded inputs are rescaled.
     formula_range : pair of float, optional
-        Input range of a typed formula on pages that sample over a range of their own; when
-        omitted, the reader sets the range next to the formula.
+        Input range of a typed formula, for pages that sample over a range of their own.
+        When it is omitted, the reader sets the range next to the formula.
 
     Returns
     -------

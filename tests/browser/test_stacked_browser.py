@@ -14,7 +14,7 @@ PLAY_SECONDS = 3
 
 
 def _button(page, key: str):
-    # NOTE: in Streamlit 1.67 the key's container holds two matching buttons (the second
+    # NOTE: in Streamlit 1.67 the key's container contains two matching buttons (the second
     # probably belongs to the tooltip), and clicking the first one works.
     return page.locator(f".st-key-{key} button").first
 

@@ -289,11 +289,11 @@ parameters and training carries on from there. The activation just before and ju
 each refinement should lie on top of each other.
 
 The loss can still jump right after a refinement (dotted lines). When the new grid size is a
-multiple of the old one, the refinement keeps the function up to rounding; otherwise the fit
+multiple of the old one, the refinement keeps the function up to rounding. Otherwise the fit
 moves it slightly, and each panel below gives the largest change. Either way the optimizer
-starts afresh on the new coefficients: Adam's first updates move each one by about the
-learning rate, and L-BFGS forgets the curvature it had learned. Most of the jump comes from
-those first steps.
+starts afresh on the new coefficients, because Adam's first updates move each one by about
+the learning rate and L-BFGS discards the curvature it had learned. Most of the jump comes
+from those first steps.
 """
     )
     settings = _settings()
